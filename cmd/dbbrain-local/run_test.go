@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
+	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// started is a running command.
+type started struct {
+	url    string
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start runs the command with args and waits for its base URL.
+func start(t *testing.T, args []string, env map[string]string) *started {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	s := &started{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := run(ctx, args, func(k string) string { return env[k] }, pw, s.stderr)
+		pw.CloseWithError(errors.New("run returned"))
+		s.done <- err
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		cancel()
+		t.Fatalf("no base URL on stdout (%v); stderr:\n%s; run: %v", err, s.stderr.String(), <-s.done)
+	}
+	s.url = strings.TrimSuffix(line, "\n")
+	go func() { _, _ = io.Copy(io.Discard, pr) }() // nothing else is expected on stdout
+	return s
+}
+
+// stop cancels the command and returns run's error.
+func (s *started) stop(t *testing.T) error {
+	t.Helper()
+	s.cancel()
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(time.Minute):
+		t.Fatal("run did not return after cancel")
+		return nil
+	}
+}
+
+func addContact(t *testing.T, baseURL string, cred common.CredentialIface, name string) (int64, error) {
+	t.Helper()
+	prof := profile.NewClientProfile()
+	prof.HttpProfile.Endpoint = strings.TrimPrefix(baseURL, "http://")
+	prof.HttpProfile.Scheme = "HTTP"
+	client := common.NewCommonClient(cred, "ap-guangzhou", prof)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client.WithHttpTransport(tr)
+	req := tchttp.NewCommonRequest("dbbrain", "2019-10-16", "AddUserContact")
+	if err := req.SetActionParameters(map[string]any{"Name": name, "ContactInfo": "test@qq.com", "Product": "mysql"}); err != nil {
+		t.Fatal(err)
+	}
+	var resp struct {
+		*tchttp.BaseResponse
+		Response struct{ Id int64 }
+	}
+	resp.BaseResponse = &tchttp.BaseResponse{}
+	err := client.Send(req, &resp)
+	return resp.Response.Id, err
+}
+
+func TestRunServesAndShutsDownCleanly(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state.json")
+	s := start(t, []string{"--addr", "127.0.0.1:0", "--state", state}, nil)
+	if !strings.HasPrefix(s.url, "http://127.0.0.1:") || strings.HasSuffix(s.url, ":0") {
+		t.Fatalf("base URL %q", s.url)
+	}
+	id, err := addContact(t, s.url, common.NewCredential(DefaultSecretID, DefaultSecretKey), "John Smith")
+	if err != nil || id != 1 {
+		t.Fatalf("AddUserContact: id %d, %v", id, err)
+	}
+	if err := s.stop(t); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+
+	logs := s.stderr.String()
+	var sawCall bool
+	for line := range strings.SplitSeq(strings.TrimSpace(logs), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("stderr line is not JSON: %q", line)
+		}
+		if rec["action"] == "AddUserContact" && rec["code"] == "OK" && rec["contact"] == "t***@qq.com" {
+			sawCall = true
+		}
+	}
+	if !sawCall {
+		t.Errorf("no log line for the call:\n%s", logs)
+	}
+	for _, leak := range []string{DefaultSecretKey, "test@qq.com"} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("stderr leaks %q", leak)
+		}
+	}
+	raw, err := os.ReadFile(state)
+	if err != nil || !strings.Contains(string(raw), "John Smith") {
+		t.Fatalf("state file: %v %s", err, raw)
+	}
+}
+
+func TestRunWithTemporaryKeyFromEnvironment(t *testing.T) {
+	env := map[string]string{"DBBRAIN_LOCAL_SECRET_ID": "AKIDFROMENV", "DBBRAIN_LOCAL_SECRET_KEY": "env-key"}
+	s := start(t, []string{"--addr", "127.0.0.1:0", "--token", "tok", "--rps", "-1"}, env)
+	defer func() {
+		if err := s.stop(t); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	if _, err := addContact(t, s.url, common.NewTokenCredential("AKIDFROMENV", "env-key", "tok"), "With Token"); err != nil {
+		t.Fatalf("with token: %v", err)
+	}
+	_, err := addContact(t, s.url, common.NewCredential("AKIDFROMENV", "env-key"), "Without Token")
+	var sdkErr *tcerr.TencentCloudSDKError
+	if !errors.As(err, &sdkErr) || sdkErr.GetCode() != "AuthFailure.TokenFailure" {
+		t.Fatalf("without token: %v", err)
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	for name, args := range map[string][]string{
+		"unknown flag":      {"--nope"},
+		"stray argument":    {"serve"},
+		"probability > 1":   {"--fault-drop", "1.5"},
+		"probabilities sum": {"--fault-drop", "0.6", "--fault-unavailable", "0.6"},
+		"zero rps":          {"--rps", "0"},
+		"log level":         {"--log-level", "loud"},
+		"bad address":       {"--addr", "127.0.0.1:notaport"},
+		"bad state":         {"--state", os.TempDir()},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if err := run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr); err == nil {
+				t.Fatal("run succeeded")
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout %q: nothing may be printed before the server listens", stdout.String())
+			}
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "-fault-drop") {
+		t.Errorf("usage lacks flags: %s", stderr.String())
+	}
+}

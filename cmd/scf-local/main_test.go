@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.uber.org/goleak"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixtureBin is scflocal's test function, built once by TestMain.
+var fixtureBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	dir, err := os.MkdirTemp("", "scf-local-fixture-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fixtureBin = filepath.Join(dir, "main")
+	build := exec.Command("go", "build", "-o", fixtureBin, "../../internal/scflocal/testdata/fn")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build test function: %v\n%s", err, out)
+		_ = os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		_ = os.RemoveAll(dir)
+		os.Exit(code)
+	}))
+}
+
+type outcome struct {
+	err            error
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) outcome {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	err := run(t.Context(), append([]string{"scf-local"}, args...), getenv, strings.NewReader(stdin), &stdout, &stderr)
+	var reported bytes.Buffer
+	code := exitCode(err, &reported)
+	return outcome{err: err, code: code, stdout: stdout.String(), stderr: stderr.String() + reported.String()}
+}
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var reportLine = regexp.MustCompile(`(?m)^Report RequestId:[0-9a-f-]{36} Duration:[0-9.]+ms BilledDuration:[0-9]+ms Memory:256MB MemUsage:[0-9.]+MB InitDuration:[0-9.]+ms$`)
+
+func TestInvokePrintsPayloadExactlyAndReport(t *testing.T) {
+	const event = `{ "mode": "echo",   "Name": "John Smith" }`
+	o := runCLI(t, nil, "", "invoke", "--bin", fixtureBin, "--event", writeFile(t, "event.json", event), "--memory", "256")
+	if o.code != 0 {
+		t.Fatalf("exit %d: %v\nstderr:\n%s", o.code, o.err, o.stderr)
+	}
+	if o.stdout != event+"\n" {
+		t.Errorf("stdout = %q, want the payload and a newline", o.stdout)
+	}
+	if !reportLine.MatchString(o.stderr) {
+		t.Errorf("no report line in stderr:\n%s", o.stderr)
+	}
+	for _, want := range []string{"fixture init\n", "START RequestId:", "END RequestId:"} {
+		if !strings.Contains(o.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, o.stderr)
+		}
+	}
+}
+
+func TestInvokeEnvironment(t *testing.T) {
+	shell := map[string]string{
+		"TENCENTCLOUD_SECRETID":     "AKIDshell",
+		"TENCENTCLOUD_SECRETKEY":    "shell-key",
+		"TENCENTCLOUD_SESSIONTOKEN": "shell-token",
+		"PASSED_THROUGH":            "from-shell",
+		"NOT_PASSED":                "private",
+	}
+	envFile := writeFile(t, "fn.env", "# settings\nFROM_FILE=file\nexport QUOTED=\"a b\"\nOVERRIDDEN=file\n\n")
+	names := []string{
+		"TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN",
+		"PASSED_THROUGH", "NOT_PASSED", "FROM_FILE", "QUOTED", "OVERRIDDEN", "EQUALS",
+	}
+	event, err := json.Marshal(map[string]any{"mode": "info", "env": names})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := runCLI(t, shell, string(event), "invoke", "--bin", fixtureBin, "--event", "-",
+		"--env-file", envFile, "--env", "OVERRIDDEN=flag", "--env", "EQUALS=a=b", "--env", "PASSED_THROUGH",
+		"--env", "TENCENTCLOUD_SESSIONTOKEN=flag-token", "--function-name", "fn2", "--region", "ap-beijing", "--timeout", "7")
+	if o.code != 0 {
+		t.Fatalf("exit %d: %v\nstderr:\n%s", o.code, o.err, o.stderr)
+	}
+	var info struct {
+		Context struct {
+			FunctionName       string
+			TencentcloudRegion string
+			TimeLimitInMs      int32
+		} `json:"context"`
+		Env map[string]string `json:"env"`
+	}
+	if err := json.Unmarshal([]byte(o.stdout), &info); err != nil {
+		t.Fatalf("stdout %q: %v", o.stdout, err)
+	}
+	want := map[string]string{
+		"TENCENTCLOUD_SECRETID":     "AKIDshell",
+		"TENCENTCLOUD_SECRETKEY":    "shell-key",
+		"TENCENTCLOUD_SESSIONTOKEN": "flag-token",
+		"PASSED_THROUGH":            "from-shell",
+		"FROM_FILE":                 "file",
+		"QUOTED":                    "a b",
+		"OVERRIDDEN":                "flag",
+		"EQUALS":                    "a=b",
+	}
+	if diff := cmp.Diff(want, info.Env); diff != "" {
+		t.Errorf("function environment (-want +got):\n%s", diff)
+	}
+	if info.Context.FunctionName != "fn2" || info.Context.TencentcloudRegion != "ap-beijing" || info.Context.TimeLimitInMs != 7000 {
+		t.Errorf("function context = %+v", info.Context)
+	}
+	for _, secret := range []string{"shell-key", "shell-token", "flag-token", "private"} {
+		if strings.Contains(o.stderr, secret) {
+			t.Errorf("stderr shows the secret %q:\n%s", secret, o.stderr)
+		}
+	}
+	if strings.Contains(o.stderr, "no role credentials") {
+		t.Errorf("credential note printed although credentials were set:\n%s", o.stderr)
+	}
+}
+
+func TestInvokeFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		stdin    string
+		wantCode int
+		want     []string
+	}{
+		{
+			name:     "function error",
+			args:     []string{"--event", "-"},
+			stdin:    `{"mode":"error","message":"contact rejected"}`,
+			wantCode: exitFunctionError,
+			want:     []string{`"errorType":"errorString"`, `"stackTrace":"errorString: contact rejected"`, `"statusCode":430`, "Report RequestId:"},
+		},
+		{
+			name:     "panic",
+			args:     []string{"--event", "-"},
+			stdin:    `{"mode":"panic","message":"boom"}`,
+			wantCode: exitFunctionError,
+			want:     []string{`"errorType":"string"`, "string: boom", `"statusCode":430`},
+		},
+		{
+			name:     "timeout",
+			args:     []string{"--event", "-", "--timeout", "300ms"},
+			stdin:    `{"mode":"sleep","sleep_ms":600000}`,
+			wantCode: exitTimeout,
+			want:     []string{"Task timed out after 0.30 seconds", `"statusCode":433`, "BilledDuration:300ms"},
+		},
+		{
+			name:     "process dies",
+			args:     []string{"--event", "-"},
+			stdin:    `{"mode":"exit","message":"gone"}`,
+			wantCode: exitFunctionError,
+			want:     []string{"exited during invoke", "fixture exiting: gone"},
+		},
+		{
+			name:     "event not JSON",
+			args:     []string{"--event", "-"},
+			stdin:    `Name=John`,
+			wantCode: exitUsage,
+			want:     []string{"not valid JSON"},
+		},
+		{
+			name:     "unknown flag",
+			args:     []string{"--nope"},
+			wantCode: exitUsage,
+			want:     []string{"flag provided but not defined"},
+		},
+		{
+			name:     "bad env",
+			args:     []string{"--env", "=x"},
+			wantCode: exitUsage,
+			want:     []string{"invalid variable name"},
+		},
+		{
+			name:     "missing binary",
+			args:     []string{"--bin", filepath.Join(t.TempDir(), "absent")},
+			wantCode: exitFailure,
+			want:     []string{"no such file"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"invoke", "--bin", fixtureBin}, tc.args...)
+			o := runCLI(t, nil, tc.stdin, args...)
+			if o.code != tc.wantCode {
+				t.Errorf("exit %d, want %d (err %v)\nstderr:\n%s", o.code, tc.wantCode, o.err, o.stderr)
+			}
+			if o.stdout != "" {
+				t.Errorf("stdout = %q, want nothing", o.stdout)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(o.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, o.stderr)
+				}
+			}
+		})
+	}
+}
+
+func TestUsage(t *testing.T) {
+	if o := runCLI(t, nil, ""); o.code != exitUsage || !strings.Contains(o.stderr, "Usage:") {
+		t.Errorf("no command: exit %d, stderr %q", o.code, o.stderr)
+	}
+	if o := runCLI(t, nil, "", "frobnicate"); o.code != exitUsage {
+		t.Errorf("unknown command: exit %d", o.code)
+	}
+	if o := runCLI(t, nil, "", "invoke", "-h"); o.code != 0 || !strings.Contains(o.stderr, "--event") && !strings.Contains(o.stderr, "-event") {
+		t.Errorf("invoke -h: exit %d, stderr %q", o.code, o.stderr)
+	}
+	if o := runCLI(t, nil, "", "generate-event", "nope"); o.code != exitUsage {
+		t.Errorf("generate-event nope: exit %d", o.code)
+	}
+	if o := runCLI(t, nil, "", "generate-event", "function-url", "--base64"); o.code != exitUsage {
+		t.Errorf("function-url --base64: exit %d", o.code)
+	}
+}
+
+func TestGenerateEventGolden(t *testing.T) {
+	for _, tc := range []struct {
+		golden string
+		args   []string
+	}{
+		{"apigw", []string{"apigw"}},
+		{"apigw-custom", []string{"apigw", "--method", "PUT", "--path", "/v1/contacts", "--name", "Li Lei", "--email", "li@example.com",
+			"--product", "redis", "--query", "a=1", "--query", "b=x", "--query", "b=y", "--query", "flag", "--base64"}},
+		{"function-url", []string{"function-url"}},
+		{"function-url-form", []string{"function-url", "--body", "Name=John+Smith&ContactInfo=test%40qq.com&Product=mysql",
+			"--content-type", "application/x-www-form-urlencoded"}},
+		{"timer", []string{"timer", "--time", "2019-02-21T11:49:00Z"}},
+		{"timer-message", []string{"timer", "--time", "2019-02-21T11:49:00Z", "--trigger-name", "Hourly", "--message", "free text"}},
+		{"direct", []string{"direct"}},
+		{"direct-body", []string{"direct", "--body", `{"Name":"A","ContactInfo":"a@qq.com","Product":"mysql","Extra":[1,2]}`}},
+	} {
+		t.Run(tc.golden, func(t *testing.T) {
+			o := runCLI(t, nil, "", append([]string{"generate-event"}, tc.args...)...)
+			if o.code != 0 {
+				t.Fatalf("exit %d: %v\n%s", o.code, o.err, o.stderr)
+			}
+			path := filepath.Join("testdata", "events", tc.golden+".golden")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(o.stdout), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if diff := cmp.Diff(string(want), o.stdout); diff != "" {
+				t.Errorf("output differs from %s (-want +got):\n%s", path, diff)
+			}
+		})
+	}
+}
+
+// TestGenerateEventShapes checks the documented keys of each event type,
+// independently of the golden files.
+func TestGenerateEventShapes(t *testing.T) {
+	contactJSON := `{"Name":"John Smith","ContactInfo":"test@qq.com","Product":"mysql"}`
+	for _, tc := range []struct {
+		kind string
+		keys []string
+	}{
+		{"apigw", []string{"requestContext", "headers", "body", "isBase64Encoded", "pathParameters", "queryStringParameters",
+			"headerParameters", "stageVariables", "path", "queryString", "httpMethod"}},
+		{"function-url", []string{"body", "headers", "httpMethod", "path", "queryString", "stageVariables"}},
+		{"timer", []string{"Type", "TriggerName", "Time", "Message"}},
+		{"direct", []string{"Name", "ContactInfo", "Product"}},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			o := runCLI(t, nil, "", "generate-event", tc.kind)
+			var ev map[string]any
+			if err := json.Unmarshal([]byte(o.stdout), &ev); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, o.stdout)
+			}
+			if diff := cmp.Diff(tc.keys, slices.Collect(maps.Keys(ev)), cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+				t.Errorf("keys (-want +got):\n%s", diff)
+			}
+			switch tc.kind {
+			case "apigw", "function-url":
+				if ev["body"] != contactJSON || ev["httpMethod"] != "POST" {
+					t.Errorf("body %v, method %v", ev["body"], ev["httpMethod"])
+				}
+				for k := range ev["headers"].(map[string]any) {
+					if k != strings.ToLower(k) {
+						t.Errorf("header %q is not lower case", k)
+					}
+				}
+			case "timer":
+				if ev["Type"] != "Timer" || ev["Message"] != contactJSON {
+					t.Errorf("timer event %v", ev)
+				}
+			}
+		})
+	}
+}
+
+func TestParseEnv(t *testing.T) {
+	got, err := parseEnv(strings.NewReader("A=1\n  # c\nexport B='x y'\nC=\"q\"\nD=\nE==\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]string{{"A", "1"}, {"B", "x y"}, {"C", "q"}, {"D", ""}, {"E", "="}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	_, err = parseEnv(strings.NewReader("OK=1\nSECRETVALUE\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), "SECRETVALUE") {
+		t.Errorf("bad line: err = %v, want the line number and not its content", err)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	var buf bytes.Buffer
+	if code := exitCode(nil, &buf); code != 0 || buf.Len() != 0 {
+		t.Errorf("nil: %d %q", code, buf.String())
+	}
+	if code := exitCode(&exitError{code: exitTimeout}, &buf); code != exitTimeout || buf.Len() != 0 {
+		t.Errorf("reported timeout: %d %q", code, buf.String())
+	}
+	if code := exitCode(errors.New("x"), &buf); code != exitFailure || buf.String() != "scf-local: x\n" {
+		t.Errorf("plain error: %d %q", code, buf.String())
+	}
+}

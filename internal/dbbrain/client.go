@@ -1,0 +1,210 @@
+// Package dbbrain calls the DBbrain API (version 2019-10-16) through the
+// Tencent Cloud Go SDK's common client, which signs with TC3-HMAC-SHA256.
+//
+// The per-product dbbrain SDK module is not served by the module proxy this
+// project builds with, so requests are CommonRequests with our own response
+// types. Each call builds a client for the invocation's credential (they
+// change between invocations) on one shared transport (so connections
+// survive between invocations). The SDK's own retries stay off: they ignore
+// the context and resend the same signed request; retrying is the caller's
+// job.
+package dbbrain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
+	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
+
+	"github.com/scf-dbbrain/addusercontact/internal/apierror"
+)
+
+// API identity.
+const (
+	Service = "dbbrain"
+	Version = "2019-10-16"
+	// requestClient tags our calls in DBbrain's logs.
+	requestClient = "scf-addusercontact"
+)
+
+// ErrMaybeApplied marks a failure that happened after the request was
+// written: DBbrain may have applied it even though no answer arrived.
+var ErrMaybeApplied = errors.New("the request was sent; DBbrain may have applied it")
+
+// Client calls DBbrain in one region.
+type Client struct {
+	region    string
+	endpoint  Endpoint
+	transport http.RoundTripper
+}
+
+// NewClient returns a Client. transport is shared by all calls; see
+// NewTransport.
+func NewClient(region string, endpoint Endpoint, transport http.RoundTripper) *Client {
+	return &Client{region: region, endpoint: endpoint, transport: envelopeCheck{next: transport}}
+}
+
+// Endpoint returns where the client sends requests.
+func (c *Client) Endpoint() Endpoint { return c.endpoint }
+
+// Contact is a contact as DescribeAllUserContact lists it.
+type Contact struct {
+	ID   int64  `json:"Id"`
+	Name string `json:"Name"`
+	Mail string `json:"Mail"`
+}
+
+// AddResult is AddUserContact's answer.
+type AddResult struct {
+	ID        int64
+	RequestID string
+}
+
+type addResponse struct {
+	*tchttp.BaseResponse
+	Response *struct {
+		ID        *int64  `json:"Id"`
+		RequestID *string `json:"RequestId"`
+	} `json:"Response"`
+}
+
+// AddUserContact registers a contact. Errors are *apierror.Error carrying
+// DBbrain's code, message and RequestId when DBbrain answered.
+func (c *Client) AddUserContact(ctx context.Context, cred common.CredentialIface, name, email, product string) (AddResult, error) {
+	resp := &addResponse{BaseResponse: &tchttp.BaseResponse{}}
+	err := c.send(ctx, cred, "AddUserContact", map[string]any{"Name": name, "ContactInfo": email, "Product": product}, resp)
+	if err != nil {
+		return AddResult{}, err
+	}
+	if resp.Response == nil || resp.Response.ID == nil {
+		return AddResult{}, apierror.New(apierror.ParseJSONError, "DBbrain's AddUserContact answer has no Id")
+	}
+	return AddResult{ID: *resp.Response.ID, RequestID: deref(resp.Response.RequestID)}, nil
+}
+
+// DescribeResult is DescribeAllUserContact's answer.
+type DescribeResult struct {
+	TotalCount int64
+	Contacts   []Contact
+	RequestID  string
+}
+
+type describeResponse struct {
+	*tchttp.BaseResponse
+	Response *struct {
+		TotalCount *int64    `json:"TotalCount"`
+		Contacts   []Contact `json:"Contacts"`
+		RequestID  *string   `json:"RequestId"`
+	} `json:"Response"`
+}
+
+// DescribeAllUserContact lists the contacts whose names contain any of names
+// (DBbrain matches names as substrings; compare exactly on your side).
+func (c *Client) DescribeAllUserContact(ctx context.Context, cred common.CredentialIface, names []string) (DescribeResult, error) {
+	resp := &describeResponse{BaseResponse: &tchttp.BaseResponse{}}
+	p := map[string]any{"Product": "mysql"}
+	if len(names) > 0 {
+		p["Names"] = names
+	}
+	if err := c.send(ctx, cred, "DescribeAllUserContact", p, resp); err != nil {
+		return DescribeResult{}, err
+	}
+	if resp.Response == nil {
+		return DescribeResult{}, apierror.New(apierror.ParseJSONError, "DBbrain's DescribeAllUserContact answer has no Response")
+	}
+	out := DescribeResult{Contacts: resp.Response.Contacts, RequestID: deref(resp.Response.RequestID)}
+	if resp.Response.TotalCount != nil {
+		out.TotalCount = *resp.Response.TotalCount
+	}
+	return out, nil
+}
+
+func (c *Client) send(ctx context.Context, cred common.CredentialIface, action string, p map[string]any, resp tchttp.Response) error {
+	prof := profile.NewClientProfile()
+	prof.HttpProfile.Endpoint = c.endpoint.Host
+	prof.HttpProfile.Scheme = c.endpoint.Scheme
+	prof.HttpProfile.ReqMethod = http.MethodPost
+	// The context carries the deadline; this is only a backstop at SCF's
+	// longest timeout.
+	prof.HttpProfile.ReqTimeout = 900
+	prof.Language = "en-US"
+	prof.DisableRegionBreaker = true // it would fail over to another region's host
+	client := common.NewCommonClient(cred, c.region, prof).WithHttpTransport(c.transport)
+	client.WithRequestClient(requestClient)
+
+	req := tchttp.NewCommonRequest(Service, Version, action)
+	if err := req.SetActionParameters(p); err != nil {
+		return apierror.Wrap(apierror.InternalError, err, "building the %s request failed", action)
+	}
+	var written atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				written.Store(true)
+			}
+		},
+	})
+	req.SetContext(ctx)
+	if err := client.Send(req, resp); err != nil {
+		return translate(ctx, action, c.endpoint, err, written.Load())
+	}
+	return nil
+}
+
+// translate turns an SDK error into an *apierror.Error: DBbrain's own codes
+// pass through; client-side failures get a ClientError code, except a bare
+// 5xx, which means the same as DBbrain's ServiceUnavailable.
+func translate(ctx context.Context, action string, ep Endpoint, err error, written bool) error {
+	var cause error = err
+	var sdk *tcerr.TencentCloudSDKError
+	if errors.As(err, &sdk) {
+		switch sdk.Code {
+		case "ClientError.NetworkError":
+			cause = sdk.Unwrap()
+		case "ClientError.ParseJsonError", "ClientError.IOError", "ClientError.HttpStatusCodeError":
+			return apierror.Wrap(apierror.ParseJSONError, maybeApplied(err, true), "DBbrain's %s answer could not be read: %s", action, snippet([]byte(sdk.Message)))
+		default:
+			if sdk.RequestId != "" || !isClientCode(sdk.Code) {
+				return &apierror.Error{Code: sdk.Code, Message: sdk.Message, RequestID: sdk.RequestId, Err: err}
+			}
+			return apierror.Wrap(apierror.InternalError, err, "the SDK failed before calling %s: %s", action, sdk.Message)
+		}
+	}
+	var status *StatusError
+	switch {
+	case errors.As(cause, &status) && (status.StatusCode >= 500 || status.StatusCode == http.StatusTooManyRequests):
+		return apierror.Wrap(apierror.ServiceUnavailable, maybeApplied(err, written), "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
+	case errors.As(cause, &status):
+		return apierror.Wrap(apierror.HTTPStatusCodeError, err, "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
+	case errors.Is(cause, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return apierror.Wrap(apierror.DeadlineExceeded, maybeApplied(err, written), "no answer to %s before the invocation's deadline", action)
+	case errors.Is(cause, context.Canceled) || ctx.Err() != nil:
+		return apierror.Wrap(apierror.DeadlineExceeded, maybeApplied(err, written), "the invocation was cancelled while calling %s", action)
+	}
+	return apierror.Wrap(apierror.NetworkError, maybeApplied(err, written), "calling %s at %s failed: %v", action, ep.URL(), cause)
+}
+
+func maybeApplied(err error, written bool) error {
+	if written {
+		return fmt.Errorf("%w: %w", ErrMaybeApplied, err)
+	}
+	return err
+}
+
+func isClientCode(code string) bool {
+	return len(code) >= len("ClientError") && code[:len("ClientError")] == "ClientError"
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,55 @@
+package scflocal
+
+import (
+	"io"
+	"sync"
+)
+
+// lockedWriter serialises writes from the function's output copier and the
+// runtime's own platform lines, so that a plain bytes.Buffer is a safe
+// Config.Stderr.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// tailSize is how much of the function's latest output is kept for error
+// messages.
+const tailSize = 4 << 10
+
+// instanceOutput receives one instance's stdout and stderr: it forwards them
+// to the runtime's log and keeps the last tailSize bytes so that a crash can
+// be explained. Hand-written: it is a few lines and no library in go.mod
+// offers a bounded tail buffer.
+type instanceOutput struct {
+	log io.Writer
+
+	mu   sync.Mutex
+	tail []byte
+}
+
+func (o *instanceOutput) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	o.tail = append(o.tail, p...)
+	if over := len(o.tail) - tailSize; over > 0 {
+		o.tail = append(o.tail[:0], o.tail[over:]...)
+	}
+	o.mu.Unlock()
+	// A failing log destination must not break the function's pipe: the
+	// child would see EPIPE and behave differently from the cloud.
+	_, _ = o.log.Write(p)
+	return len(p), nil
+}
+
+// Tail returns the latest output of the instance.
+func (o *instanceOutput) Tail() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return string(o.tail)
+}

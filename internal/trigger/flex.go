@@ -1,0 +1,146 @@
+package trigger
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// These types accept the loose JSON that gateways produce. They are written
+// by hand because scf-go-lib's own event types lack isBase64Encoded and
+// reject some of these variants.
+
+// FlexBool is a boolean that gateways send either as true/false or as the
+// strings "true"/"false".
+type FlexBool bool
+
+// UnmarshalJSON accepts a JSON boolean, a string holding one, or null.
+func (b *FlexBool) UnmarshalJSON(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	switch t := v.(type) {
+	case nil:
+		*b = false
+	case bool:
+		*b = FlexBool(t)
+	case string:
+		switch strings.ToLower(strings.TrimSpace(t)) {
+		case "true":
+			*b = true
+		case "false", "":
+			*b = false
+		default:
+			return fmt.Errorf("isBase64Encoded must be true or false, not %q", t)
+		}
+	default:
+		return fmt.Errorf("isBase64Encoded must be true or false, not %s", data)
+	}
+	return nil
+}
+
+// QueryString is the gateway's parsed query string. A value is a string, a
+// list of strings when the key repeats, or true when the key has no value.
+type QueryString map[string][]string
+
+// UnmarshalJSON accepts every value form gateways are known to send.
+func (q *QueryString) UnmarshalJSON(data []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("queryString must be an object: %w", err)
+	}
+	out := make(QueryString, len(m))
+	for k, raw := range m {
+		vals, ok, err := flexValues(raw)
+		if err != nil {
+			return fmt.Errorf("queryString %q: %w", k, err)
+		}
+		if ok {
+			out[k] = vals
+		}
+	}
+	*q = out
+	return nil
+}
+
+// MarshalJSON writes the gateway's form back: a string for one value, a
+// list for several, true for a key without a value.
+func (q QueryString) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(q))
+	for k, v := range q {
+		switch len(v) {
+		case 0:
+			m[k] = true
+		case 1:
+			m[k] = v[0]
+		default:
+			m[k] = v
+		}
+	}
+	return json.Marshal(m)
+}
+
+// Headers are the request headers, keyed by lower-case name whatever case the
+// gateway used. A list value (a repeated header) is joined with ", ", as
+// HTTP does.
+type Headers map[string]string
+
+// UnmarshalJSON lower-cases names and accepts string or list values.
+func (h *Headers) UnmarshalJSON(data []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("headers must be an object: %w", err)
+	}
+	out := make(Headers, len(m))
+	for k, raw := range m {
+		vals, ok, err := flexValues(raw)
+		if err != nil {
+			return fmt.Errorf("header %q: %w", k, err)
+		}
+		if ok {
+			out[strings.ToLower(k)] = strings.Join(vals, ", ")
+		}
+	}
+	*h = out
+	return nil
+}
+
+// flexValues reads a string, number, boolean or list of them. true means "the
+// key without a value"; null means absent (ok == false).
+func flexValues(raw json.RawMessage) (vals []string, ok bool, err error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, false, nil
+	}
+	switch raw[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, false, err
+		}
+		return []string{s}, true, nil
+	case 't':
+		return []string{}, true, nil
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, false, err
+		}
+		for _, it := range items {
+			v, ok, err := flexValues(it)
+			if err != nil {
+				return nil, false, err
+			}
+			if ok {
+				vals = append(vals, v...)
+			}
+		}
+		return vals, true, nil
+	case '{':
+		return nil, false, fmt.Errorf("an object is not a valid value")
+	default: // a number or false: keep its literal text
+		return []string{string(raw)}, true, nil
+	}
+}

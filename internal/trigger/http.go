@@ -1,0 +1,109 @@
+package trigger
+
+import (
+	"encoding/base64"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/scf-dbbrain/addusercontact/internal/apierror"
+	"github.com/scf-dbbrain/addusercontact/internal/params"
+)
+
+// HTTPRequest is what both HTTP event types carry, normalised.
+type HTTPRequest struct {
+	Method          string
+	Path            string
+	Headers         Headers
+	Query           QueryString
+	Body            string
+	IsBase64Encoded bool
+}
+
+// AllowedMethods is sent in the Allow header of a 405 answer.
+const AllowedMethods = "GET, POST"
+
+// Params extracts the AddUserContact parameters: from the query string for
+// GET (the API page's example request), from the body (JSON or form) and
+// the query string together for POST.
+func (r HTTPRequest) Params() (params.Object, error) {
+	method := strings.ToUpper(strings.TrimSpace(r.Method))
+	if method != http.MethodGet && method != http.MethodPost {
+		return params.Object{}, apierror.New(apierror.UnsupportedOperation,
+			"the HTTP method %s is not supported: POST the contact as JSON or a form, or GET with it in the query string", params.Describe(r.Method))
+	}
+	query, err := params.FromValues(r.Query, "the query string")
+	if err != nil {
+		return params.Object{}, err
+	}
+	if method == http.MethodGet {
+		return query, nil
+	}
+	body, err := r.body()
+	if err != nil {
+		return params.Object{}, err
+	}
+	fromBody, err := bodyParams(body, r.Headers["content-type"])
+	if err != nil {
+		return params.Object{}, err
+	}
+	return query.Merge(fromBody, "in both the query string and the body")
+}
+
+// body returns the decoded body, enforcing MaxHTTPBody.
+func (r HTTPRequest) body() ([]byte, error) {
+	if !r.IsBase64Encoded {
+		if len(r.Body) > MaxHTTPBody {
+			return nil, tooLarge("the body", len(r.Body), MaxHTTPBody)
+		}
+		return []byte(r.Body), nil
+	}
+	if base64.StdEncoding.DecodedLen(len(r.Body)) > MaxHTTPBody+2 {
+		return nil, tooLarge("the base64-decoded body", base64.StdEncoding.DecodedLen(len(r.Body)), MaxHTTPBody)
+	}
+	s := strings.TrimSpace(r.Body)
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		// Some clients send the URL-safe or unpadded alphabet.
+		if b2, err2 := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "=")); err2 == nil {
+			b, err = b2, nil
+		}
+	}
+	if err != nil {
+		return nil, apierror.Wrap(apierror.InvalidParameter, err, "the body is marked isBase64Encoded but is not valid base64")
+	}
+	if len(b) > MaxHTTPBody {
+		return nil, tooLarge("the base64-decoded body", len(b), MaxHTTPBody)
+	}
+	return b, nil
+}
+
+func bodyParams(body []byte, contentType string) (params.Object, error) {
+	media := ""
+	if strings.TrimSpace(contentType) != "" {
+		m, _, err := mime.ParseMediaType(contentType)
+		if err != nil {
+			return params.Object{}, apierror.Wrap(apierror.InvalidParameter, err, "the Content-Type header %s cannot be parsed", params.Describe(contentType))
+		}
+		media = m
+	} else if t := strings.TrimSpace(string(body)); strings.HasPrefix(t, "{") || t == "" {
+		// Without a Content-Type, sniff: JSON objects start with "{".
+		media = "application/json"
+	} else {
+		media = "application/x-www-form-urlencoded"
+	}
+	switch {
+	case media == "application/json" || strings.HasSuffix(media, "+json") || media == "text/json":
+		return params.Parse(body, "the body")
+	case media == "application/x-www-form-urlencoded":
+		v, err := url.ParseQuery(string(body))
+		if err != nil {
+			return params.Object{}, apierror.Wrap(apierror.InvalidParameter, err, "the form body cannot be parsed: %v", err)
+		}
+		return params.FromValues(v, "the form body")
+	default:
+		return params.Object{}, apierror.New(apierror.InvalidParameter,
+			"the Content-Type %s is not supported: send application/json or application/x-www-form-urlencoded", params.Describe(media))
+	}
+}
