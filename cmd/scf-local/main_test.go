@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,6 +17,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
+
+	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -33,15 +34,16 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fixtureBin = filepath.Join(dir, "main")
-	build := exec.Command("go", "build", "-o", fixtureBin, "../../internal/scflocal/testdata/fn")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build test function: %v\n%s", err, out)
+	if _, err := testsupport.Build("../../internal/scflocal/testdata/fn", fixtureBin, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		_ = os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
 		_ = os.RemoveAll(dir)
+		if functionDir != "" {
+			_ = os.RemoveAll(functionDir)
+		}
 		os.Exit(code)
 	}))
 }
@@ -272,21 +274,7 @@ func TestGenerateEventGolden(t *testing.T) {
 				t.Fatalf("exit %d: %v\n%s", o.code, o.err, o.stderr)
 			}
 			path := filepath.Join("testdata", "events", tc.golden+".golden")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(o.stdout), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create)", err)
-			}
-			if diff := cmp.Diff(string(want), o.stdout); diff != "" {
-				t.Errorf("output differs from %s (-want +got):\n%s", path, diff)
-			}
+			testsupport.Golden(t, path, o.stdout, *update)
 		})
 	}
 }

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+
+	"github.com/scf-dbbrain/addusercontact/internal/syncio"
 )
 
 // Exit statuses, documented in the package comment and the usage text.
@@ -70,7 +71,7 @@ Exit status: 0 success; 1 scf-local failed; 2 bad usage or invalid event;
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	// One lock for everything written to stderr: the function's logs arrive
 	// from another goroutine.
-	stderr = &lockedWriter{w: stderr}
+	stderr = syncio.NewWriter(stderr)
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
 		return &exitError{code: exitUsage}
@@ -87,16 +88,4 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprint(stderr, usage)
 		return usageError("unknown command %q", cmd)
 	}
-}
-
-// lockedWriter serialises writes to one destination from several goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

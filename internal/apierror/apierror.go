@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // Codes raised by this function. Codes answered by DBbrain are passed through
@@ -86,6 +87,22 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code
+}
+
+// MaxMessage bounds a message as it leaves the function, in an answer or a
+// log line: no input can make either grow without bound.
+const MaxMessage = 2048
+
+// Clip cuts msg to MaxMessage bytes at a character boundary.
+func Clip(msg string) string {
+	if len(msg) <= MaxMessage {
+		return msg
+	}
+	cut := MaxMessage
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
 }
 
 // As returns the *Error in err's chain, or, for any other error, an

@@ -39,14 +39,15 @@ const (
 // Contact is one alert contact as AddUserContact takes it.
 type Contact struct {
 	Name        string `json:"Name" validate:"required,min=2,max=60,startsnotwith=_,contactname"`
-	ContactInfo string `json:"ContactInfo" validate:"required,max=254,startsnotwith=_,email"`
+	ContactInfo string `json:"ContactInfo" validate:"required,max=254,startsnotwith=_,visible,email"`
 	Product     string `json:"Product" validate:"required,eq=mysql"`
 }
 
 // LogValue keeps the email masked whenever a Contact is logged.
 func (c Contact) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("name", c.Name),
+		// A name may itself be shaped like an address.
+		slog.String("name", redact.Emails(c.Name)),
 		slog.String("email", redact.Email(c.ContactInfo)),
 	)
 }
@@ -65,6 +66,11 @@ func NewValidator() (*Validator, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("registering the contactname rule: %w", err)
 	}
+	if err := v.RegisterValidation("visible", func(fl validator.FieldLevel) bool {
+		return invisibleRune(fl.Field().String()) < 0
+	}); err != nil {
+		return nil, fmt.Errorf("registering the visible rule: %w", err)
+	}
 	return &Validator{v: v}, nil
 }
 
@@ -75,6 +81,20 @@ func badNameRune(s string) rune {
 		case unicode.IsLetter(r), unicode.IsMark(r), unicode.IsDigit(r), r == ' ':
 		case strings.ContainsRune(NamePunctuation, r):
 		default:
+			return r
+		}
+	}
+	return -1
+}
+
+// invisibleRune returns the first rune of an address that a reader cannot
+// see or that could smuggle text: spaces, control characters and format
+// characters (bidirectional overrides, zero-width spaces). RFC 5322 allows
+// some of them inside quoted local parts; an alert address has no use for
+// them. It returns -1 when there is none.
+func invisibleRune(s string) rune {
+	for _, r := range s {
+		if !unicode.IsGraphic(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
 			return r
 		}
 	}
@@ -114,6 +134,8 @@ func describe(fe validator.FieldError, c Contact) string {
 		return fmt.Sprintf("%s must not start with %q", f, fe.Param())
 	case "contactname":
 		return fmt.Sprintf("Name may contain only letters, digits, spaces and %s; it contains %q", NamePunctuation, badNameRune(c.Name))
+	case "visible":
+		return fmt.Sprintf("%s may not contain spaces, control or invisible characters; it contains %q", f, invisibleRune(c.ContactInfo))
 	case "email":
 		return fmt.Sprintf("%s must be an email address such as name@example.com", f)
 	case "eq":

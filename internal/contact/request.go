@@ -179,8 +179,13 @@ func checkCommon(o params.Object, region string) error {
 // value hides what else is wrong, a missing field comes next, then an unknown
 // one, and broken rules last.
 type issues struct {
-	byCode map[string][]string
+	byCode   map[string][]string
+	unknowns int
 }
+
+// maxUnknownReported bounds the unknown members named in one answer, so that
+// an event with thousands of them cannot blow the answer past SCF's 6 MB.
+const maxUnknownReported = 5
 
 var codeOrder = []string{apierror.InvalidParameter, apierror.MissingParameter, apierror.UnknownParameter, apierror.InvalidParameterValue}
 
@@ -192,6 +197,10 @@ func (p *issues) add(code, msg string) {
 }
 
 func (p *issues) unknown(name string, known []string) {
+	p.unknowns++
+	if p.unknowns > maxUnknownReported {
+		return
+	}
 	msg := fmt.Sprintf("%s is not a parameter of AddUserContact", params.Describe(name))
 	if s := params.Suggest(name, known); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
@@ -215,6 +224,9 @@ func (p *issues) err() error {
 			code = c
 		}
 		msgs = append(msgs, p.byCode[c]...)
+		if c == apierror.UnknownParameter && p.unknowns > maxUnknownReported {
+			msgs = append(msgs, fmt.Sprintf("and %d more unknown parameters", p.unknowns-maxUnknownReported))
+		}
 	}
 	if code == "" {
 		return nil

@@ -57,7 +57,7 @@ func Error(err error, fallbackRequestID string) []byte {
 	if rid == "" {
 		rid = fallbackRequestID
 	}
-	return render(errorBody{Error: ErrorBody{Code: e.Code, Message: e.Message}, RequestID: rid})
+	return render(errorBody{Error: ErrorBody{Code: e.Code, Message: apierror.Clip(e.Message)}, RequestID: rid})
 }
 
 // Batch renders the batch envelope with the counts derived from results.

@@ -234,7 +234,7 @@ func (h *Handler) serveBatch(ctx context.Context, inv *invocation, reg *registra
 
 func errorBody(err error) *envelope.ErrorBody {
 	e := apierror.As(err)
-	return &envelope.ErrorBody{Code: e.Code, Message: e.Message}
+	return &envelope.ErrorBody{Code: e.Code, Message: apierror.Clip(e.Message)}
 }
 
 // apply adopts settings that live in process-wide state.
@@ -307,7 +307,7 @@ func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 		slog.Int("attempts", inv.attempts),
 	}
 	if inv.err != nil {
-		attrs = append(attrs, slog.String("message", redact.Emails(apierror.As(inv.err).Message)))
+		attrs = append(attrs, slog.String("message", redact.Emails(apierror.Clip(apierror.As(inv.err).Message))))
 	}
 	if inv.batch {
 		attrs = append(attrs, slog.Int("contacts", len(inv.results)), slog.Int("failed", inv.failed))

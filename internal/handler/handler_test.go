@@ -1,7 +1,6 @@
 package handler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,11 +16,12 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
-	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 	"github.com/scf-dbbrain/addusercontact/internal/emulator"
+	"github.com/scf-dbbrain/addusercontact/internal/syncio"
+	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
 var update = flag.Bool("update", false, "rewrite the .golden files from the current output")
@@ -46,7 +46,7 @@ type fixture struct {
 	srv  *httptest.Server
 	h    *Handler
 	env  *envMap
-	logs *syncBuffer
+	logs *syncio.Buffer
 }
 
 type envMap struct {
@@ -64,23 +64,6 @@ func (e *envMap) set(k, v string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.m[k] = v
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func counter(prefix string) func() string {
@@ -106,7 +89,7 @@ func newFixture(t *testing.T, cfg emulator.Config, env map[string]string) *fixtu
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(emu)
-	f := &fixture{t: t, emu: emu, srv: srv, logs: &syncBuffer{}}
+	f := &fixture{t: t, emu: emu, srv: srv, logs: &syncio.Buffer{}}
 	f.env = &envMap{m: map[string]string{
 		"TENCENTCLOUD_SECRETID":     roleID,
 		"TENCENTCLOUD_SECRETKEY":    roleKey,
@@ -159,12 +142,7 @@ func render(out []byte, err error) string {
 // (testdata/events/) through the handler against a fresh emulator and
 // compares the answer with its .golden file. Run with -update to rewrite.
 func TestGolden(t *testing.T) {
-	files, _ := filepath.Glob("../../events/*.json")
-	more, _ := filepath.Glob("testdata/events/*.json")
-	files = append(files, more...)
-	if len(files) < 12 {
-		t.Fatalf("only %d events found", len(files))
-	}
+	files := testsupport.SampleEvents(t, "../..")
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
 		t.Run(name, func(t *testing.T) {
@@ -176,19 +154,7 @@ func TestGolden(t *testing.T) {
 			f := newFixture(t, emulator.Config{}, map[string]string{"DBBRAIN_CONCURRENCY": "1"})
 			got := render(f.invoke(payload, 5*time.Second))
 			golden := filepath.Join("testdata", "golden", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("answer differs from %s (-want +got):\n%s", golden, diff)
-			}
+			testsupport.Golden(t, golden, got, *update)
 		})
 	}
 }

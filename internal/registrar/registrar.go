@@ -142,10 +142,35 @@ func (r *Registrar) RegisterBatch(ctx context.Context, contacts []contact.Contac
 }
 
 func (r *Registrar) register(ctx context.Context, c contact.Contact, stopped *atomic.Bool) Outcome {
+	start := r.now()
+	log := r.logger().With("contact", c)
+	out := r.attempt(ctx, c, stopped, log)
+	if stopped == nil {
+		// A single contact's outcome is the invocation's own log line.
+		return out
+	}
+	level := slog.LevelDebug
+	if out.Err != nil {
+		level = slog.LevelWarn
+	} else if out.Attempts > 1 || out.Existing {
+		level = slog.LevelInfo
+	}
+	log.Log(ctx, level, "contact outcome", "code", codeOrSuccess(out.Err), "id", out.ID, "existing", out.Existing,
+		"attempts", out.Attempts, "upstream_request_id", out.RequestID, "duration_ms", float64(r.now().Sub(start).Microseconds())/1000)
+	return out
+}
+
+func codeOrSuccess(err error) string {
+	if err == nil {
+		return "Success"
+	}
+	return apierror.CodeOf(err)
+}
+
+func (r *Registrar) attempt(ctx context.Context, c contact.Contact, stopped *atomic.Bool, log *slog.Logger) Outcome {
 	deadline := r.deadline(ctx)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	log := r.logger().With("contact", c)
 
 	var out Outcome
 	var maybeApplied bool

@@ -17,6 +17,8 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
+
+	"github.com/scf-dbbrain/addusercontact/internal/syncio"
 )
 
 // ProcessExitError reports that the function's process ended on its own
@@ -74,7 +76,7 @@ var errPortTaken = errors.New("port taken")
 
 // spawn starts a new instance of cfg's binary and waits until it answers
 // Function.Ping.
-func spawn(ctx context.Context, cfg Config, log *lockedWriter) (*instance, error) {
+func spawn(ctx context.Context, cfg Config, log *syncio.Writer) (*instance, error) {
 	var err error
 	for range spawnAttempts {
 		var inst *instance
@@ -89,7 +91,7 @@ func spawn(ctx context.Context, cfg Config, log *lockedWriter) (*instance, error
 	return nil, err
 }
 
-func trySpawn(ctx context.Context, cfg Config, log *lockedWriter) (*instance, error) {
+func trySpawn(ctx context.Context, cfg Config, log *syncio.Writer) (*instance, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err

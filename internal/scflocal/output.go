@@ -5,20 +5,6 @@ import (
 	"sync"
 )
 
-// lockedWriter serialises writes from the function's output copier and the
-// runtime's own platform lines, so that a plain bytes.Buffer is a safe
-// Config.Stderr.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
-}
-
 // tailSize is how much of the function's latest output is kept for error
 // messages.
 const tailSize = 4 << 10

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
+
+	"github.com/scf-dbbrain/addusercontact/internal/syncio"
 )
 
 // ErrClosed is returned by Invoke after Close.
@@ -28,7 +30,7 @@ const deadlineGrace = 200 * time.Millisecond
 // must be closed.
 type Runtime struct {
 	cfg Config
-	log *lockedWriter
+	log *syncio.Writer
 
 	// invokeMu serialises invocations: an SCF instance handles one request
 	// at a time.
@@ -49,7 +51,7 @@ func Start(ctx context.Context, cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	r := &Runtime{cfg: cfg, log: &lockedWriter{w: cfg.Stderr}}
+	r := &Runtime{cfg: cfg, log: syncio.NewWriter(cfg.Stderr)}
 	inst, err := spawn(ctx, cfg, r.log)
 	if err != nil {
 		return nil, err

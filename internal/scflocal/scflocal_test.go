@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/scf-dbbrain/addusercontact/internal/scflocal"
+	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
 // fixtureBin is the test function (testdata/fn) built once by TestMain.
@@ -35,10 +35,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	fixtureBin = filepath.Join(dir, "main")
-	build := exec.Command("go", "build", "-o", fixtureBin, "./testdata/fn")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build test function: %v\n%s", err, out)
+	if _, err := testsupport.Build("./testdata/fn", fixtureBin, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		_ = os.RemoveAll(dir)
 		os.Exit(1)
 	}

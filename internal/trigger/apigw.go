@@ -21,24 +21,22 @@ type APIGatewayEvent struct {
 	Headers               Headers                   `json:"headers"`
 	Body                  string                    `json:"body"`
 	IsBase64Encoded       FlexBool                  `json:"isBase64Encoded"`
-	PathParameters        map[string]string         `json:"pathParameters,omitempty"`
-	QueryStringParameters map[string]string         `json:"queryStringParameters,omitempty"`
-	HeaderParameters      map[string]string         `json:"headerParameters,omitempty"`
-	StageVariables        map[string]string         `json:"stageVariables,omitempty"`
+	PathParameters        map[string]any            `json:"pathParameters,omitempty"`
+	QueryStringParameters QueryString               `json:"queryStringParameters,omitempty"`
+	HeaderParameters      map[string]any            `json:"headerParameters,omitempty"`
+	StageVariables        map[string]any            `json:"stageVariables,omitempty"`
 	Path                  string                    `json:"path"`
 	QueryString           QueryString               `json:"queryString,omitempty"`
 	HTTPMethod            string                    `json:"httpMethod"`
 }
 
 // Request normalises the event. queryString is authoritative; the older
-// queryStringParameters map is used only when queryString is absent.
+// queryStringParameters map is used only when queryString is absent. The
+// other *Parameters maps are not used, so they are read leniently.
 func (e APIGatewayEvent) Request() HTTPRequest {
 	q := e.QueryString
-	if q == nil && len(e.QueryStringParameters) > 0 {
-		q = QueryString{}
-		for k, v := range e.QueryStringParameters {
-			q[k] = []string{v}
-		}
+	if q == nil {
+		q = e.QueryStringParameters
 	}
 	return HTTPRequest{
 		Method:          e.HTTPMethod,

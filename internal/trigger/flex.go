@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/scf-dbbrain/addusercontact/internal/params"
 )
 
 // These types accept the loose JSON that gateways produce. They are written
@@ -33,10 +35,10 @@ func (b *FlexBool) UnmarshalJSON(data []byte) error {
 		case "false", "":
 			*b = false
 		default:
-			return fmt.Errorf("isBase64Encoded must be true or false, not %q", t)
+			return fmt.Errorf("isBase64Encoded must be true or false, not %s", params.Describe(t))
 		}
 	default:
-		return fmt.Errorf("isBase64Encoded must be true or false, not %s", data)
+		return fmt.Errorf("isBase64Encoded must be true or false, not %s", params.Describe(string(data)))
 	}
 	return nil
 }
@@ -55,7 +57,7 @@ func (q *QueryString) UnmarshalJSON(data []byte) error {
 	for k, raw := range m {
 		vals, ok, err := flexValues(raw)
 		if err != nil {
-			return fmt.Errorf("queryString %q: %w", k, err)
+			return fmt.Errorf("queryString %s: %w", params.Describe(k), err)
 		}
 		if ok {
 			out[k] = vals
@@ -97,7 +99,7 @@ func (h *Headers) UnmarshalJSON(data []byte) error {
 	for k, raw := range m {
 		vals, ok, err := flexValues(raw)
 		if err != nil {
-			return fmt.Errorf("header %q: %w", k, err)
+			return fmt.Errorf("header %s: %w", params.Describe(k), err)
 		}
 		if ok {
 			out[strings.ToLower(k)] = strings.Join(vals, ", ")

@@ -55,11 +55,11 @@ type Event struct {
 // shape was recognised, so the answer can take the trigger's form.
 func Decode(payload []byte) (Event, error) {
 	if len(payload) > maxParse {
-		return Event{Kind: Direct}, apierror.New(apierror.RequestSizeLimitExceeded, "the event is %d bytes; the limit is %d", len(payload), MaxEvent)
+		return Event{Kind: Direct}, tooLarge("the event", len(payload), MaxEvent)
 	}
 	o, err := params.Parse(payload, "the event")
 	if err != nil {
-		return Event{Kind: Direct}, err
+		return Event{Kind: sniff(payload)}, err
 	}
 	switch kind := detect(o); kind {
 	case APIGateway:
@@ -109,6 +109,27 @@ func detect(o params.Object) Kind {
 		return Timer
 	}
 	return Direct
+}
+
+// sniff recognises the trigger of an event that params.Parse refused (for
+// invalid UTF-8 or a repeated member), using encoding/json's more lenient
+// reading, so that an HTTP caller still gets an HTTP answer.
+func sniff(payload []byte) Kind {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(payload, &probe) != nil {
+		return Direct
+	}
+	_, method := probe["httpMethod"]
+	_, headers := probe["headers"]
+	if !method || !headers {
+		return Direct
+	}
+	_, rc := probe["requestContext"]
+	_, b64 := probe["isBase64Encoded"]
+	if rc || b64 {
+		return APIGateway
+	}
+	return FunctionURL
 }
 
 func unmarshal(payload []byte, v any, what string) error {

@@ -1,0 +1,214 @@
+package dbbrain
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	"go.uber.org/goleak"
+
+	"github.com/scf-dbbrain/addusercontact/internal/apierror"
+	"github.com/scf-dbbrain/addusercontact/internal/emulator"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var roleKey = emulator.Key{SecretID: "AKIDclientTEST00000000000000000000", SecretKey: "clientSECRET000000000000000000", Token: "clientTOKEN0000000000000000000000000"}
+
+func cred(k emulator.Key) common.CredentialIface {
+	return common.NewTokenCredential(k.SecretID, k.SecretKey, k.Token)
+}
+
+// serve starts h on loopback and returns a client for it.
+func serve(t *testing.T, h http.Handler) *Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	ep, err := ResolveEndpoint("ap-guangzhou", srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := NewTransport(8)
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		srv.Close()
+	})
+	return NewClient("ap-guangzhou", ep, tr)
+}
+
+func newEmulator(t *testing.T, f emulator.Faults) (*emulator.Server, *Client) {
+	t.Helper()
+	emu, err := emulator.New(emulator.Config{Keys: []emulator.Key{roleKey}, RPS: -1, Seed: 3, Faults: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	return emu, serve(t, emu)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// The SDK's real TC3 signing, with the role's session token, verified by
+// the emulator.
+func TestSignedCallsVerify(t *testing.T) {
+	emu, c := newEmulator(t, emulator.Faults{})
+	res, err := c.AddUserContact(ctx(t), cred(roleKey), "张三", "zhangsan@example.com", "mysql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ID != 1 || res.RequestID == "" {
+		t.Errorf("got %+v", res)
+	}
+	if _, err := c.AddUserContact(ctx(t), cred(roleKey), "zhangsan2", "z2@example.com", "mysql"); err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.DescribeAllUserContact(ctx(t), cred(roleKey), []string{"zhangsan"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.TotalCount != 1 || len(d.Contacts) != 1 || d.Contacts[0].Name != "zhangsan2" || d.Contacts[0].Mail != "z2@example.com" {
+		t.Errorf("describe: %+v", d)
+	}
+	if n := emu.Stats().Codes["OK"]; n != 3 {
+		t.Errorf("%d calls verified", n)
+	}
+}
+
+func TestUpstreamErrorsKeepCodeMessageAndRequestID(t *testing.T) {
+	_, c := newEmulator(t, emulator.Faults{})
+	for name, tc := range map[string]struct {
+		cred common.CredentialIface
+		code string
+	}{
+		"no token":      {common.NewCredential(roleKey.SecretID, roleKey.SecretKey), "AuthFailure.TokenFailure"},
+		"wrong key":     {common.NewTokenCredential(roleKey.SecretID, "wrong", roleKey.Token), "AuthFailure.SignatureFailure"},
+		"unknown id":    {common.NewTokenCredential("AKIDunknown", "k", "t"), "AuthFailure.SecretIdNotFound"},
+		"wrong product": {cred(roleKey), "InvalidParameterValue"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			product := "mysql"
+			if name == "wrong product" {
+				product = "redis"
+			}
+			_, err := c.AddUserContact(ctx(t), tc.cred, "John Smith", "test@qq.com", product)
+			e := apierror.As(err)
+			if e.Code != tc.code || e.RequestID == "" || e.Message == "" {
+				t.Errorf("got %#v", e)
+			}
+			if errors.Is(err, ErrMaybeApplied) {
+				t.Error("an answered error marked as maybe applied")
+			}
+		})
+	}
+}
+
+func TestFaultTranslation(t *testing.T) {
+	for name, tc := range map[string]struct {
+		faults       emulator.Faults
+		code         string
+		maybeApplied bool
+	}{
+		"internal error": {emulator.Faults{InternalError: 1}, "InternalError", false},
+		"bare 503":       {emulator.Faults{Unavailable: 1}, apierror.ServiceUnavailable, true},
+		"dropped":        {emulator.Faults{Drop: 1}, apierror.NetworkError, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, c := newEmulator(t, tc.faults)
+			_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", "mysql")
+			if got := apierror.CodeOf(err); got != tc.code {
+				t.Fatalf("code %s, want %s (%v)", got, tc.code, err)
+			}
+			if got := errors.Is(err, ErrMaybeApplied); got != tc.maybeApplied {
+				t.Errorf("maybe applied = %v", got)
+			}
+			if !apierror.Retryable(tc.code) {
+				t.Errorf("%s not retryable", tc.code)
+			}
+		})
+	}
+}
+
+func TestDeadline(t *testing.T) {
+	_, c := newEmulator(t, emulator.Faults{Latency: 3 * time.Second})
+	cctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := c.AddUserContact(cctx, cred(roleKey), "John Smith", "test@qq.com", "mysql")
+	if apierror.CodeOf(err) != apierror.DeadlineExceeded || !errors.Is(err, ErrMaybeApplied) || apierror.HTTPStatus(apierror.CodeOf(err)) != 504 {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestConnectionRefusedWasNotSent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ep, _ := ResolveEndpoint("ap-guangzhou", "http://"+addr)
+	tr := NewTransport(2)
+	defer tr.CloseIdleConnections()
+	_, err = NewClient("ap-guangzhou", ep, tr).AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", "mysql")
+	if apierror.CodeOf(err) != apierror.NetworkError || errors.Is(err, ErrMaybeApplied) {
+		t.Fatalf("got %v", err)
+	}
+	if !strings.Contains(err.Error(), addr) {
+		t.Errorf("message does not name the endpoint: %v", err)
+	}
+}
+
+func TestNonEnvelopeAnswers(t *testing.T) {
+	for name, tc := range map[string]struct {
+		status int
+		body   string
+		code   string
+	}{
+		"garbage 200":         {200, "<html>hello</html>", apierror.ParseJSONError},
+		"200 without Id":      {200, `{"Response":{"RequestId":"x"}}`, apierror.ParseJSONError},
+		"404 text":            {404, "not found", apierror.HTTPStatusCodeError},
+		"502 html":            {502, "<html>bad gateway</html>", apierror.ServiceUnavailable},
+		"429 text":            {429, "slow down", apierror.ServiceUnavailable},
+		"500 with envelope":   {500, `{"Response":{"Error":{"Code":"InternalError.DBError","Message":"db"},"RequestId":"r-9"}}`, "InternalError.DBError"},
+		"envelope error code": {200, `{"Response":{"Error":{"Code":"RequestLimitExceeded.UinLimitExceeded","Message":"slow"},"RequestId":"r-1"}}`, "RequestLimitExceeded.UinLimitExceeded"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", "mysql")
+			if got := apierror.CodeOf(err); got != tc.code {
+				t.Errorf("code %s, want %s (%v)", got, tc.code, err)
+			}
+		})
+	}
+}
+
+func TestResolveEndpoint(t *testing.T) {
+	for _, tc := range []struct{ region, override, want string }{
+		{"ap-guangzhou", "", "https://dbbrain.tencentcloudapi.com"},
+		{"ap-shanghai-fsi", "", "https://dbbrain.ap-shanghai-fsi.tencentcloudapi.com"},
+		{"ap-shenzhen-fsi", "", "https://dbbrain.ap-shenzhen-fsi.tencentcloudapi.com"},
+		{"ap-guangzhou", "http://127.0.0.1:9000", "http://127.0.0.1:9000"},
+		{"ap-guangzhou", "https://dbbrain.intl.tencentcloudapi.com/", "https://dbbrain.intl.tencentcloudapi.com"},
+	} {
+		ep, err := ResolveEndpoint(tc.region, tc.override)
+		if err != nil || ep.URL() != tc.want {
+			t.Errorf("ResolveEndpoint(%q, %q) = %s, %v; want %s", tc.region, tc.override, ep.URL(), err, tc.want)
+		}
+	}
+	for _, bad := range []string{"127.0.0.1:9000", "ftp://x", "http://", "http://h/path", "http://u:p@h", "http://h/?q=1"} {
+		if _, err := ResolveEndpoint("ap-guangzhou", bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}

@@ -1,0 +1,401 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/scf-dbbrain/addusercontact/internal/emulator"
+	"github.com/scf-dbbrain/addusercontact/internal/redact"
+	"github.com/scf-dbbrain/addusercontact/internal/scflocal"
+	"github.com/scf-dbbrain/addusercontact/internal/syncio"
+	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
+)
+
+// Secrets made to be recognised: none of them, nor a recognisable piece of
+// one, may appear in a log line or an answer.
+const (
+	leakID     = "AKIDleakTESTexample000000000000000"
+	leakKey    = "LEAKsecretKEYmustNEVERappearQzX7kPa"
+	leakToken  = "LEAKsessionTOKENmustNEVERappearJt5wRmV8bN2cYh4L"
+	wrongKey   = "LEAKwrongKEYmustNEVERappearWv3hTs9"
+	wrongToken = "LEAKwrongTOKENmustNEVERappearGf6dKp1zXq8mRs2N"
+)
+
+var leakSecrets = []string{leakKey, leakToken, wrongKey, wrongToken}
+
+// assertNoSecrets fails when text holds a secret, its first or last 12
+// characters, or the marker every test secret carries.
+func assertNoSecrets(t *testing.T, what, text string) {
+	t.Helper()
+	for _, s := range leakSecrets {
+		for _, piece := range []string{s, s[:12], s[len(s)-12:]} {
+			if strings.Contains(text, piece) {
+				t.Errorf("%s holds the secret piece %q:\n%s", what, piece, clip([]byte(text)))
+			}
+		}
+	}
+	if strings.Contains(text, "NEVERappear") {
+		t.Errorf("%s holds part of a secret:\n%s", what, clip([]byte(text)))
+	}
+}
+
+// assertMasked fails when text holds an address in full, and, when the
+// masked form is expected, when it lacks it (so the check is not vacuous).
+func assertMasked(t *testing.T, what, text string, emails []string, wantMasked bool) {
+	t.Helper()
+	for _, e := range emails {
+		if strings.Contains(text, e) {
+			t.Errorf("%s holds the address %q in full:\n%s", what, e, clip([]byte(text)))
+		}
+		if wantMasked && !strings.Contains(text, redact.Email(e)) {
+			t.Errorf("%s lacks the masked address %q:\n%s", what, redact.Email(e), clip([]byte(text)))
+		}
+	}
+}
+
+func contactJSON(name, email string) string {
+	b, _ := json.Marshal(map[string]string{"Name": name, "ContactInfo": email})
+	return string(b)
+}
+
+func batchJSON(contacts ...[2]string) string {
+	items := make([]map[string]string, len(contacts))
+	for i, c := range contacts {
+		items[i] = map[string]string{"Name": c[0], "ContactInfo": c[1]}
+	}
+	b, _ := json.Marshal(map[string]any{"Contacts": items})
+	return string(b)
+}
+
+func functionURLEvent(body string) string {
+	b, _ := json.Marshal(map[string]any{"body": body, "headers": map[string]string{"content-type": "application/json"}, "httpMethod": "POST", "path": "/", "queryString": map[string]string{}})
+	return string(b)
+}
+
+func timerEvent(message string) string {
+	b, _ := json.Marshal(map[string]string{"Type": "Timer", "TriggerName": "onboard", "Time": "2026-11-26T01:00:00Z", "Message": message})
+	return string(b)
+}
+
+// closedEndpoint returns a loopback URL where nothing listens.
+func closedEndpoint(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return "http://" + addr
+}
+
+// leakEnv is the execution role's environment with the test secrets, at
+// debug level, where the most is logged.
+func leakEnv(endpoint string) map[string]string {
+	return map[string]string{
+		"TENCENTCLOUD_SECRETID":     leakID,
+		"TENCENTCLOUD_SECRETKEY":    leakKey,
+		"TENCENTCLOUD_SESSIONTOKEN": leakToken,
+		"DBBRAIN_ENDPOINT":          endpoint,
+		"LOG_LEVEL":                 "debug",
+		"DBBRAIN_RPS":               "1000",
+		"DBBRAIN_CONCURRENCY":       "2",
+	}
+}
+
+var leakKeys = []emulator.Key{{SecretID: leakID, SecretKey: leakKey, Token: leakToken}}
+
+// TestSecretsAndEmailsStayOutOfLogs runs the paths that log the most (debug
+// level, failures, retries, batches) with known secrets and addresses, and
+// searches every log line and answer for them.
+func TestSecretsAndEmailsStayOutOfLogs(t *testing.T) {
+	for _, sc := range []struct {
+		name    string
+		emu     emulator.Config
+		faults  emulator.Faults
+		env     map[string]string // over leakEnv
+		events  []string
+		emails  []string // every address the events carry
+		timeout time.Duration
+		// logged proves the path ran: each must appear in the logs.
+		logged []string
+	}{{
+		name: "success on every trigger",
+		events: []string{
+			contactJSON("Leak Direct", "leak.direct@example.com"),
+			functionURLEvent(contactJSON("Leak URL", "leak.url@example.org")),
+			timerEvent(contactJSON("Leak Timer", "leak.timer@example.net")),
+		},
+		emails: []string{"leak.direct@example.com", "leak.url@example.org", "leak.timer@example.net"},
+		logged: []string{`"msg":"credential"`, `"secret_key":"[redacted]"`, `"token":"[redacted]"`, `"outcome":"Success"`},
+	}, {
+		name:   "wrong secret key",
+		env:    map[string]string{"TENCENTCLOUD_SECRETKEY": wrongKey},
+		events: []string{contactJSON("Leak Auth", "leak.auth@example.com"), batchJSON([2]string{"Leak Auth2", "leak.auth2@example.com"})},
+		emails: []string{"leak.auth@example.com", "leak.auth2@example.com"},
+		logged: []string{"AuthFailure.SignatureFailure"},
+	}, {
+		name:   "wrong session token",
+		env:    map[string]string{"TENCENTCLOUD_SESSIONTOKEN": wrongToken},
+		events: []string{contactJSON("Leak Token", "leak.token@example.com")},
+		emails: []string{"leak.token@example.com"},
+		logged: []string{"AuthFailure.TokenFailure"},
+	}, {
+		name:   "network failure with retries",
+		env:    map[string]string{"DBBRAIN_ENDPOINT": closedEndpoint(t), "DBBRAIN_DEADLINE_MARGIN": "50ms"},
+		events: []string{contactJSON("Leak Net", "leak.net@example.com"), batchJSON([2]string{"Leak Net2", "leak.net2@example.com"})},
+		emails: []string{"leak.net@example.com", "leak.net2@example.com"},
+		// Time for the first call (estimated at 500 ms before any is timed)
+		// and a few retries.
+		timeout: 1500 * time.Millisecond,
+		logged:  []string{"ClientError.NetworkError", "attempt failed, retrying"},
+	}, {
+		name:   "faults and retries in a batch",
+		emu:    emulator.Config{Seed: 11, Faults: emulator.Faults{InternalError: 0.3, Unavailable: 0.2, Drop: 0.2}},
+		events: []string{batchJSON([2]string{"Leak R1", "leak.r1@example.com"}, [2]string{"Leak R2", "leak.r2@example.com"}, [2]string{"Leak R3", "leak.r3@example.com"}, [2]string{"Leak R4", "leak.r4@example.com"}, [2]string{"Leak R5", "leak.r5@example.com"}, [2]string{"Leak R6", "leak.r6@example.com"})},
+		emails: []string{"leak.r1@example.com", "leak.r2@example.com", "leak.r3@example.com", "leak.r4@example.com", "leak.r5@example.com", "leak.r6@example.com"},
+		logged: []string{"attempt failed, retrying", `"msg":"contact outcome"`},
+	}, {
+		name:   "throttled",
+		emu:    emulator.Config{RPS: 2},
+		events: []string{batchJSON([2]string{"Leak T1", "leak.t1@example.com"}, [2]string{"Leak T2", "leak.t2@example.com"}, [2]string{"Leak T3", "leak.t3@example.com"})},
+		emails: []string{"leak.t1@example.com", "leak.t2@example.com", "leak.t3@example.com"},
+		logged: []string{"RequestLimitExceeded"},
+	}, {
+		name: "name taken by another address",
+		events: []string{
+			contactJSON("Leak Taken", "leak.first@example.com"),
+			batchJSON([2]string{"Leak Taken", "leak.second@example.com"}, [2]string{"Leak Other", "leak.other@example.com"}),
+			contactJSON("Leak Taken", "leak.third@example.com"),
+		},
+		emails: []string{"leak.first@example.com", "leak.second@example.com", "leak.other@example.com", "leak.third@example.com"},
+		logged: []string{"contact name taken by another email", "FailedOperation"},
+	}, {
+		name:   "invalid input",
+		events: []string{contactJSON("Leak Bad", "leak.bad@@example.com"), `{"Name":"Leak Bad2","ContactInfo":"leak.bad2@example.com","Phone":"x"}`},
+		emails: []string{"leak.bad2@example.com"},
+		logged: []string{"InvalidParameterValue", "UnknownParameter"},
+	}} {
+		t.Run(sc.name, func(t *testing.T) {
+			cfg := sc.emu
+			cfg.Keys = leakKeys
+			if cfg.RPS == 0 {
+				cfg.RPS = -1
+			}
+			f := newFixture(t, cfg, nil)
+			for k, v := range leakEnv(f.srv.URL) {
+				f.env.set(k, v)
+			}
+			for k, v := range sc.env {
+				f.env.set(k, v)
+			}
+			timeout := sc.timeout
+			if timeout == 0 {
+				timeout = 10 * time.Second
+			}
+			var answers strings.Builder
+			for _, ev := range sc.events {
+				out, err := f.invoke([]byte(ev), timeout)
+				answers.Write(out)
+				if err != nil {
+					answers.WriteString(err.Error())
+				}
+				answers.WriteByte('\n')
+			}
+			logs := f.logs.String()
+			assertNoSecrets(t, "the log", logs)
+			assertNoSecrets(t, "the answers", answers.String())
+			assertMasked(t, "the log", logs, sc.emails, false)
+			for _, want := range sc.logged {
+				if !strings.Contains(logs, want) {
+					t.Errorf("the log lacks %s, so the path under test did not run:\n%s", want, clip([]byte(logs)))
+				}
+			}
+			if !strings.Contains(logs, "***@example.") {
+				t.Errorf("no masked address logged at all:\n%s", clip([]byte(logs)))
+			}
+		})
+	}
+}
+
+// TestEmailShapedName: a name may hold "@" and "." (the API's own
+// punctuation set), so people name contacts by their address. The batch and
+// retry log lines must mask such a name like an address.
+func TestEmailShapedName(t *testing.T) {
+	f := newFixture(t, emulator.Config{Keys: leakKeys, RPS: -1}, nil)
+	for k, v := range leakEnv(f.srv.URL) {
+		f.env.set(k, v)
+	}
+	const email = "leak.named@example.com"
+	if _, err := f.invoke([]byte(batchJSON([2]string{email, email})), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	assertMasked(t, "the log", f.logs.String(), []string{email}, true)
+}
+
+// TestBuiltBinaryKeepsSecretsOutOfItsOutput runs the real function binary
+// the way SCF does (internal/scflocal) at debug level, with the test
+// secrets in both the process environment and every invocation's, and
+// searches everything the process writes.
+func TestBuiltBinaryKeepsSecretsOutOfItsOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the function binary")
+	}
+	bin, err := testsupport.Build("github.com/scf-dbbrain/addusercontact/function", filepath.Join(t.TempDir(), "main"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	emu, err := emulator.New(emulator.Config{Keys: leakKeys, RPS: -1, NewRequestID: counter("emu")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	defer func() {
+		srv.Close()
+		_ = emu.Close()
+	}()
+
+	output := &syncio.Buffer{}
+	env := leakEnv(srv.URL)
+	cfg := scflocal.Config{Binary: bin, Timeout: 3 * time.Second, Env: env, Stderr: output}
+	cfg.ProcessEnv = scflocal.BaseProcessEnv(cfg)
+	for k, v := range env {
+		cfg.ProcessEnv = append(cfg.ProcessEnv, k+"="+v)
+	}
+	r, err := scflocal.Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeRuntime := func() {
+		if err := r.Close(); err != nil {
+			t.Errorf("closing the function: %v", err)
+		}
+	}
+	defer closeRuntime()
+
+	var answers strings.Builder
+	invoke := func(payload string, opts ...scflocal.InvokeOption) {
+		t.Helper()
+		res, err := r.Invoke(context.Background(), []byte(payload), opts...)
+		if err != nil {
+			t.Fatalf("invoke: %v", err)
+		}
+		answers.Write(res.Payload)
+		answers.Write(res.ErrorResponse())
+		answers.WriteByte('\n')
+	}
+	emails := []string{"bin.direct@example.com", "bin.url@example.org", "bin.t1@example.net", "bin.t2@example.net", "bin.auth@example.com", "bin.net@example.com", "bin.f1@example.com", "bin.f2@example.com", "bin.f3@example.com"}
+	invoke(contactJSON("Bin Direct", emails[0]))
+	invoke(functionURLEvent(contactJSON("Bin URL", emails[1])))
+	invoke(timerEvent(batchJSON([2]string{"Bin T1", emails[2]}, [2]string{"Bin T2", emails[3]}, [2]string{"Bin Direct", emails[0]})))
+	invoke(`{"Name":`)
+	invoke(contactJSON("Bin Auth", emails[4]), scflocal.WithEnv(map[string]string{"TENCENTCLOUD_SECRETKEY": wrongKey, "TENCENTCLOUD_SESSIONTOKEN": wrongToken}))
+	restore := scflocal.WithEnv(map[string]string{"TENCENTCLOUD_SECRETKEY": leakKey, "TENCENTCLOUD_SESSIONTOKEN": leakToken})
+	invoke(contactJSON("Bin Net", emails[5]), scflocal.WithEnv(map[string]string{"DBBRAIN_ENDPOINT": closedEndpoint(t), "DBBRAIN_DEADLINE_MARGIN": "1500ms"}), restore)
+	if err := emu.SetFaults(emulator.Faults{InternalError: 0.4, Drop: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	invoke(batchJSON([2]string{"Bin F1", emails[6]}, [2]string{"Bin F2", emails[7]}, [2]string{"Bin F3", emails[8]}),
+		scflocal.WithEnv(map[string]string{"DBBRAIN_ENDPOINT": srv.URL, "DBBRAIN_DEADLINE_MARGIN": "200ms"}))
+	// Everything the process wrote has arrived once it has exited.
+	closeRuntime()
+
+	logs := output.String()
+	assertNoSecrets(t, "the function's output", logs)
+	assertNoSecrets(t, "the answers", answers.String())
+	assertMasked(t, "the function's output", logs, emails, false)
+	for _, want := range []string{`"msg":"starting"`, `"msg":"credential"`, `"secret_key":"[redacted]"`, "AuthFailure", "ClientError.NetworkError", "attempt failed, retrying", "b***@example.com", "END RequestId:"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the output lacks %s, so the path under test did not run:\n%s", want, clip([]byte(logs)))
+		}
+	}
+}
+
+// TestWarmInstanceLeavesNoGoroutines drives one Handler, as a warm instance
+// lives, through 200 invocations of every kind (successes, repeats,
+// batches, bad input, auth failures, injected faults, an unreachable
+// endpoint) and checks that once its idle connections are closed no
+// goroutine is left, and that the count after 200 is no higher than after
+// 20.
+func TestWarmInstanceLeavesNoGoroutines(t *testing.T) {
+	f := newFixture(t, emulator.Config{RPS: -1, Seed: 5}, map[string]string{"DBBRAIN_RPS": "1000", "DBBRAIN_CONCURRENCY": "4", "DBBRAIN_DEADLINE_MARGIN": "50ms"})
+	closed := closedEndpoint(t)
+	before := goleak.IgnoreCurrent()
+	run := func(from, to int) {
+		for i := from; i < to; i++ {
+			c := func(j int) [2]string {
+				return [2]string{fmt.Sprintf("warm %d", j), fmt.Sprintf("warm%d@example.com", j)}
+			}
+			payload, timeout := contactJSON(c(i)[0], c(i)[1]), 5*time.Second
+			switch i % 10 {
+			case 1:
+				payload = contactJSON(c(i - 1)[0], c(i - 1)[1]) // a repeat: found, not created again
+			case 2:
+				payload = batchJSON(c(i), c(i+1000), [2]string{"_bad", "bad@example.com"})
+			case 3:
+				payload = `{"Name":"x",`
+			case 4:
+				payload = functionURLEvent(contactJSON(c(i)[0], c(i)[1]))
+			case 5:
+				payload = timerEvent(contactJSON(c(i)[0], c(i)[1]))
+			case 6:
+				f.env.set("TENCENTCLOUD_SECRETKEY", otherKey) // restored below
+			case 7:
+				if err := f.emu.SetFaults(emulator.Faults{InternalError: 0.3, Drop: 0.2}); err != nil {
+					t.Fatal(err)
+				}
+				payload = batchJSON(c(i), c(i+1000))
+			case 8:
+				payload = `{"httpMethod":"POST","headers":{},"requestContext":{},"isBase64Encoded":true,"body":"!!!"}`
+			case 9:
+				if i%50 == 9 {
+					f.env.set("DBBRAIN_ENDPOINT", closed)
+					timeout = 300 * time.Millisecond
+				}
+			}
+			if _, err := f.invoke([]byte(payload), timeout); err != nil {
+				var re *RetryableError
+				if !errors.As(err, &re) {
+					t.Fatalf("invocation %d: %v", i, err)
+				}
+			}
+			f.env.set("TENCENTCLOUD_SECRETKEY", roleKey)
+			f.env.set("DBBRAIN_ENDPOINT", f.srv.URL)
+			if err := f.emu.SetFaults(emulator.Faults{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	settle := func(n int) int {
+		t.Helper()
+		f.h.Close()
+		if err := goleak.Find(before); err != nil {
+			t.Fatalf("after %d invocations and Close: %v", n, err)
+		}
+		return runtime.NumGoroutine()
+	}
+	run(0, 20)
+	after20 := settle(20)
+	run(20, 200)
+	after200 := settle(200)
+	if after200 > after20 {
+		t.Errorf("%d goroutines after 200 invocations, %d after 20", after200, after20)
+	}
+	if !strings.Contains(f.logs.String(), "ClientError.NetworkError") || !strings.Contains(f.logs.String(), "AuthFailure") {
+		t.Errorf("the failure paths did not run:\n%s", clip([]byte(f.logs.String())))
+	}
+}

@@ -1,0 +1,72 @@
+// Package testsupport holds what several packages' tests share: building a
+// Go program for an end-to-end test, and gofmt-style golden files.
+package testsupport
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// Build compiles the Go package at pkgDir into out with cgo off, as the
+// function is built for SCF, and returns out. extraEnv adds variables such as
+// GOOS=linux. It is called from TestMain, so it returns errors rather than
+// taking a *testing.T.
+func Build(pkgDir, out string, flags []string, extraEnv ...string) (string, error) {
+	args := append([]string{"build", "-o", out}, flags...)
+	cmd := exec.Command("go", append(args, pkgDir)...)
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), extraEnv...)
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", pkgDir, err, output)
+	}
+	return out, nil
+}
+
+// SampleEvents lists the sample events every end-to-end path must answer
+// alike: events/ and internal/handler/testdata/events/, found from root, the
+// repository's top directory relative to the test.
+func SampleEvents(t testing.TB, root string) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(root, "events", "*.json"))
+	more, _ := filepath.Glob(filepath.Join(root, "internal", "handler", "testdata", "events", "*.json"))
+	files = append(files, more...)
+	if len(files) < 12 {
+		t.Fatalf("only %d sample events under %s", len(files), root)
+	}
+	return files
+}
+
+// Golden compares got with the file at path, or rewrites the file when
+// update is set (each package declares its own -update flag).
+func Golden(t testing.TB, path, got string, update bool) {
+	t.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("output differs from %s (-want +got):\n%s", path, clip(diff))
+	}
+}
+
+// clip keeps a huge diff readable.
+func clip(s string) string {
+	const limit = 8 << 10
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit] + fmt.Sprintf("… (%d bytes)", len(s))
+}
