@@ -25,7 +25,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args, os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -34,17 +34,17 @@ func main() {
 // run starts the runtime server and returns when ctx ends. scf-go-lib's
 // StartHandler never returns (it exits the process itself if it cannot
 // listen), so it runs aside while run waits for the shutdown signal.
-func run(ctx context.Context, _ []string, getenv func(string) string, _, stderr io.Writer) error {
+func run(ctx context.Context, _ []string, getenv func(string) string, _ io.Reader, _, stderr io.Writer) error {
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	transport := dbbrain.NewTransport(max(cfg.Concurrency*2, 8))
+	transport := dbbrain.NewTransport(max(cfg.Concurrency, 8))
 	h, err := handler.New(handler.Deps{
 		Getenv:    getenv,
 		Log:       stderr,
 		Transport: transport,
-		Fallback:  credentials.DefaultFallback(),
+		Fallback:  credentials.DefaultFallback(getenv),
 	})
 	if err != nil {
 		return err

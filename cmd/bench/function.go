@@ -72,6 +72,7 @@ type logBuffer struct {
 	tee io.Writer
 }
 
+// Write appends p under the lock.
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

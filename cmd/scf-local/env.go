@@ -28,6 +28,7 @@ type envEntries struct {
 	entries [][2]string
 }
 
+// String satisfies flag.Value; the entries may hold secrets, so none are shown.
 func (e *envEntries) String() string { return "" }
 
 // Set takes KEY=VALUE, or KEY alone to pass scf-local's own value of KEY

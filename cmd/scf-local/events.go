@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scf-dbbrain/addusercontact/internal/envelope"
 )
 
 // Sample values. The ids are fixed so that generated events are stable;
@@ -100,8 +102,10 @@ type queryFlag struct {
 	values map[string]any
 }
 
+// String satisfies flag.Value.
 func (q *queryFlag) String() string { return "" }
 
+// Set adds one KEY=VALUE (or KEY) entry.
 func (q *queryFlag) Set(s string) error {
 	if q.values == nil {
 		q.values = map[string]any{}
@@ -322,15 +326,7 @@ func directSample(o eventOptions) (any, error) {
 }
 
 // compactJSON encodes v without HTML escaping, as a client would send it.
-func compactJSON(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
-}
+func compactJSON(v any) ([]byte, error) { return envelope.JSON(v) }
 
 // indentJSON is the printed form of an event: two-space indent, no HTML
 // escaping, trailing newline.

@@ -25,6 +25,7 @@ type exitError struct {
 	err  error
 }
 
+// Error describes the failure.
 func (e *exitError) Error() string {
 	if e.err == nil {
 		return fmt.Sprintf("exit status %d", e.code)
@@ -32,6 +33,7 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 
+// Unwrap returns the cause.
 func (e *exitError) Unwrap() error { return e.err }
 
 func usageError(format string, args ...any) error {

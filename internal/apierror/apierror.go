@@ -137,22 +137,29 @@ func family(code string) string {
 	return code
 }
 
-// statusByFamily is the one table from error code to HTTP status.
-var statusByFamily = map[string]int{
-	InvalidParameter:         http.StatusBadRequest,
-	InvalidParameterValue:    http.StatusBadRequest,
-	MissingParameter:         http.StatusBadRequest,
-	UnknownParameter:         http.StatusBadRequest,
-	InvalidAction:            http.StatusBadRequest,
-	NoSuchVersion:            http.StatusBadRequest,
-	UnsupportedRegion:        http.StatusBadRequest,
-	AuthFailure:              http.StatusUnauthorized,
-	UnauthorizedOperation:    http.StatusForbidden,
-	UnsupportedOperation:     http.StatusMethodNotAllowed,
-	FailedOperation:          http.StatusConflict,
-	RequestSizeLimitExceeded: http.StatusRequestEntityTooLarge,
-	RequestLimitExceeded:     http.StatusTooManyRequests,
-	InternalError:            http.StatusInternalServerError,
+// statusOf is the one table from error code family to HTTP status. It is a
+// switch rather than a map so that no package-level state can be changed.
+func statusOf(fam string) (int, bool) {
+	switch fam {
+	case InvalidParameter, InvalidParameterValue, MissingParameter, UnknownParameter,
+		InvalidAction, NoSuchVersion, UnsupportedRegion:
+		return http.StatusBadRequest, true
+	case AuthFailure:
+		return http.StatusUnauthorized, true
+	case UnauthorizedOperation:
+		return http.StatusForbidden, true
+	case UnsupportedOperation:
+		return http.StatusMethodNotAllowed, true
+	case FailedOperation:
+		return http.StatusConflict, true
+	case RequestSizeLimitExceeded:
+		return http.StatusRequestEntityTooLarge, true
+	case RequestLimitExceeded:
+		return http.StatusTooManyRequests, true
+	case InternalError:
+		return http.StatusInternalServerError, true
+	}
+	return 0, false
 }
 
 // HTTPStatus returns the status an HTTP trigger answers with for code. The
@@ -165,7 +172,7 @@ func HTTPStatus(code string) int {
 	case DeadlineExceeded:
 		return http.StatusGatewayTimeout
 	}
-	if s, ok := statusByFamily[family(code)]; ok {
+	if s, ok := statusOf(family(code)); ok {
 		return s
 	}
 	return http.StatusBadGateway

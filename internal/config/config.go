@@ -35,12 +35,12 @@ const (
 
 // Config is the function's configuration.
 type Config struct {
-	Region      string
-	Endpoint    dbbrain.Endpoint
-	RPS         float64
-	Concurrency int
-	Margin      time.Duration
-	LogLevel    slog.Level
+	Region      string           // DBbrain region, and the only Region parameter accepted.
+	Endpoint    dbbrain.Endpoint // Where calls go.
+	RPS         float64          // Calls per second for the whole process.
+	Concurrency int              // Calls in flight at once within a batch.
+	Margin      time.Duration    // Time kept free before the deadline.
+	LogLevel    slog.Level       // The lowest level logged.
 }
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)

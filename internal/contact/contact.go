@@ -38,9 +38,9 @@ const (
 
 // Contact is one alert contact as AddUserContact takes it.
 type Contact struct {
-	Name        string `json:"Name" validate:"required,min=2,max=60,startsnotwith=_,contactname"`
-	ContactInfo string `json:"ContactInfo" validate:"required,max=254,startsnotwith=_,visible,email"`
-	Product     string `json:"Product" validate:"required,eq=mysql"`
+	Name        string `json:"Name" validate:"required,min=2,max=60,startsnotwith=_,contactname"`     // The contact name, unique per account.
+	ContactInfo string `json:"ContactInfo" validate:"required,max=254,startsnotwith=_,visible,email"` // The contact's email address.
+	Product     string `json:"Product" validate:"required,eq=mysql"`                                  // Always "mysql".
 }
 
 // LogValue keeps the email masked whenever a Contact is logged.

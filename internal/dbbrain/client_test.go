@@ -176,7 +176,7 @@ func TestNonEnvelopeAnswers(t *testing.T) {
 		"200 without Id":      {200, `{"Response":{"RequestId":"x"}}`, apierror.ParseJSONError},
 		"404 text":            {404, "not found", apierror.HTTPStatusCodeError},
 		"502 html":            {502, "<html>bad gateway</html>", apierror.ServiceUnavailable},
-		"429 text":            {429, "slow down", apierror.ServiceUnavailable},
+		"429 text":            {429, "slow down", apierror.RequestLimitExceeded},
 		"500 with envelope":   {500, `{"Response":{"Error":{"Code":"InternalError.DBError","Message":"db"},"RequestId":"r-9"}}`, "InternalError.DBError"},
 		"envelope error code": {200, `{"Response":{"Error":{"Code":"RequestLimitExceeded.UinLimitExceeded","Message":"slow"},"RequestId":"r-1"}}`, "RequestLimitExceeded.UinLimitExceeded"},
 	} {
@@ -210,5 +210,46 @@ func TestResolveEndpoint(t *testing.T) {
 		if _, err := ResolveEndpoint("ap-guangzhou", bad); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
+	}
+}
+
+// An answer that breaks off mid-body is a network failure (or the deadline),
+// retryable and possibly applied, not an unreadable answer; and its
+// connection is released (goleak checks the package).
+func TestAnswerBrokenOffMidBody(t *testing.T) {
+	cut := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte(`{"Response":{"Id":1,`))
+		w.(http.Flusher).Flush()
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	})
+	c := serve(t, cut)
+	_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", "mysql")
+	if apierror.CodeOf(err) != apierror.NetworkError || !errors.Is(err, ErrMaybeApplied) {
+		t.Fatalf("broken-off answer: %v", err)
+	}
+
+	release := make(chan struct{})
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte(`{"Response":{`))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	c = serve(t, slow)
+	defer close(release)
+	cctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err = c.AddUserContact(cctx, cred(roleKey), "John Smith", "test@qq.com", "mysql")
+	if apierror.CodeOf(err) != apierror.DeadlineExceeded || !errors.Is(err, ErrMaybeApplied) {
+		t.Fatalf("deadline mid-body: %v", err)
 	}
 }

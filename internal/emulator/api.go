@@ -259,6 +259,7 @@ type keepWriter struct {
 	limit int
 }
 
+// Write passes p on and remembers that the answer has started.
 func (k *keepWriter) Write(p []byte) (int, error) {
 	if room := k.limit - k.buf.Len(); room > 0 {
 		k.buf.Write(p[:min(room, len(p))])

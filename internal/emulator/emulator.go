@@ -268,8 +268,8 @@ type Stats struct {
 
 // ActionStats counts one action's requests.
 type ActionStats struct {
-	Requests int64
-	Codes    map[string]int64
+	Requests int64            // Every request for the action.
+	Codes    map[string]int64 // Answers by code.
 	// Accepted holds the arrival times (server clock) of the calls the rate
 	// limiter admitted, in order of admission.
 	Accepted []time.Time

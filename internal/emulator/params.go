@@ -113,6 +113,7 @@ const (
 	kindStringArray
 )
 
+// String names the JSON type in plain words.
 func (k kind) String() string {
 	if k == kindStringArray {
 		return "Array of String"

@@ -15,9 +15,9 @@ import (
 // Contact is one stored contact, shaped like DescribeAllUserContact's
 // ContactItem.
 type Contact struct {
-	Id   int64 // the API spells it Id
-	Name string
-	Mail string
+	Id   int64  // the API spells it Id
+	Name string // The contact's name.
+	Mail string // The contact's email address.
 }
 
 // stateFile is the persisted form of the contact store.

@@ -5,6 +5,7 @@
 package envelope
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
@@ -12,8 +13,8 @@ import (
 
 // ErrorBody is the Error object of a failure envelope or a batch result.
 type ErrorBody struct {
-	Code    string `json:"Code"`
-	Message string `json:"Message"`
+	Code    string `json:"Code"`    // The Tencent Cloud error code.
+	Message string `json:"Message"` // The human-readable text.
 }
 
 type successBody struct {
@@ -28,9 +29,9 @@ type errorBody struct {
 
 // Result is one contact's outcome in a batch: Id on success, Error on failure.
 type Result struct {
-	Name  string     `json:"Name"`
-	ID    *int64     `json:"Id,omitempty"`
-	Error *ErrorBody `json:"Error,omitempty"`
+	Name  string     `json:"Name"`            // The contact's name as given.
+	ID    *int64     `json:"Id,omitempty"`    // The contact's id, on success.
+	Error *ErrorBody `json:"Error,omitempty"` // The failure, otherwise.
 }
 
 type batchBody struct {
@@ -80,9 +81,23 @@ func Batch(results []Result, requestID string) []byte {
 // always marshal; the fallback exists so that no path can panic or return an
 // empty body.
 func render[T any](v T) []byte {
-	out, err := json.Marshal(wrapper[T]{Response: v})
+	out, err := JSON(wrapper[T]{Response: v})
 	if err != nil {
 		return []byte(`{"Response":{"Error":{"Code":"InternalError","Message":"the response could not be encoded"},"RequestId":""}}`)
 	}
 	return out
+}
+
+// JSON encodes v without escaping <, > and & as \u003c and the like. The
+// answers are JSON, never HTML, and the escapes would triple the size of
+// hostile input echoed back, nested once more inside an HTTP integration
+// response.
+func JSON(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -11,7 +11,7 @@ package handler
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,12 +44,15 @@ type Deps struct {
 	Transport http.RoundTripper
 	// Fallback credential providers after the environment.
 	Fallback []credentials.Provider
-	// Now and NewRequestID default to time.Now and uuid.NewString.
-	Now          func() time.Time
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewRequestID names invocations that came without a RequestId; nil
+	// means uuid.NewString.
 	NewRequestID func() string
-	// Backoff and Retry override the registrar's defaults (tests use them).
+	// Backoff overrides the registrar's backoff (tests use it).
 	Backoff registrar.BackoffFactory
-	Retry   registrar.RetryPolicy
+	// Retry overrides the registrar's retry policy.
+	Retry registrar.RetryPolicy
 }
 
 // Handler serves invocations. One lives per process; it is safe for
@@ -72,7 +75,7 @@ func New(d Deps) (*Handler, error) {
 	}
 	v, err := contact.NewValidator()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("building the contact validator: %w", err)
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -108,11 +111,13 @@ func (h *Handler) Close() {
 // envelope, so a synchronous caller still learns the code, the message and,
 // for a batch, which contacts did succeed.
 type RetryableError struct {
-	Code     string
-	Envelope []byte
+	Code     string // The code of the failure, or PartialSuccess/Failed for a batch.
+	Envelope []byte // The answer the caller would have got.
 }
 
-func (e *RetryableError) Error() string { return string(e.Envelope) }
+// Error is the envelope with every address masked: SCF logs function errors,
+// and an upstream message may quote the address it refused.
+func (e *RetryableError) Error() string { return redact.Emails(string(e.Envelope)) }
 
 // invocation is what one Invoke learned, for the answer and the log line.
 type invocation struct {
@@ -168,7 +173,15 @@ func (h *Handler) serve(ctx context.Context, inv *invocation, payload []byte) {
 	if !req.Batch {
 		inv.email = redact.Email(req.Items[0].Contact.ContactInfo)
 	}
-	cred, err := credentials.Resolver{Getenv: h.deps.Getenv, Fallback: h.deps.Fallback}.Resolve(ctx)
+	if err := checkMargin(ctx, cfg); err != nil {
+		inv.err = err
+		return
+	}
+	// Looking for credentials keeps the margin too, so that "no
+	// credentials" is still answered when a fallback provider hangs.
+	credCtx, cancel := context.WithDeadline(ctx, deadline(ctx, h.deps.Now()).Add(-cfg.Margin))
+	cred, err := credentials.Resolver{Getenv: h.deps.Getenv, Fallback: h.deps.Fallback}.Resolve(credCtx)
+	cancel()
 	if err != nil {
 		inv.err = err
 		return
@@ -232,6 +245,31 @@ func (h *Handler) serveBatch(ctx context.Context, inv *invocation, reg *registra
 	}
 }
 
+// deadline is the invocation's deadline; SCF always sets one, and a caller
+// that did not gets SCF's longest timeout.
+func deadline(ctx context.Context, now time.Time) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return now.Add(15 * time.Minute)
+}
+
+// checkMargin refuses a margin that leaves no time at all within the
+// function's time limit: every invocation would end "not attempted" and,
+// being retryable, be retried for ever.
+func checkMargin(ctx context.Context, cfg config.Config) error {
+	fc, ok := functioncontext.FromContext(ctx)
+	if !ok || fc.TimeLimitInMs <= 0 {
+		return nil
+	}
+	limit := time.Duration(fc.TimeLimitInMs) * time.Millisecond
+	if cfg.Margin >= limit {
+		return apierror.New(apierror.InvalidConfiguration, "%s is %s, which leaves nothing of the function's %s timeout; keep it well below the timeout",
+			config.EnvMargin, cfg.Margin, limit)
+	}
+	return nil
+}
+
 func errorBody(err error) *envelope.ErrorBody {
 	e := apierror.As(err)
 	return &envelope.ErrorBody{Code: e.Code, Message: apierror.Clip(e.Message)}
@@ -263,9 +301,10 @@ func (h *Handler) answer(inv *invocation) ([]byte, error) {
 		body = envelope.Success(inv.single.ID, inv.single.RequestID)
 	}
 	if inv.kind.HTTP() {
+		allow := errors.Is(inv.err, trigger.ErrMethodNotAllowed)
 		// HTTP triggers are synchronous and never retried by the platform:
 		// the caller gets the status and decides.
-		out, err := json.Marshal(trigger.NewHTTPResponse(status, body))
+		out, err := envelope.JSON(trigger.NewHTTPResponse(status, body, allow))
 		if err != nil {
 			return nil, fmt.Errorf("encoding the integration response: %w", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/tencentyun/scf-go-lib/functioncontext"
 	"go.uber.org/goleak"
 
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
@@ -271,5 +272,21 @@ func TestInvalidConfigurationAnswersEveryInvocation(t *testing.T) {
 	out, err := f.invoke([]byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`), 3*time.Second)
 	if err != nil || !strings.Contains(string(out), `"Code":"InternalError.InvalidConfiguration"`) || !strings.Contains(string(out), "DBBRAIN_RPS") {
 		t.Fatalf("got %s %v", out, err)
+	}
+}
+
+// A margin as long as the function's timeout would leave every invocation
+// "not attempted" and retried for ever: it is a configuration error.
+func TestMarginLongerThanTimeout(t *testing.T) {
+	f := newFixture(t, emulator.Config{}, map[string]string{"DBBRAIN_DEADLINE_MARGIN": "3s"})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	ctx = functioncontext.NewContext(ctx, &functioncontext.FunctionContext{RequestID: "r-1", TimeLimitInMs: 3000})
+	out, err := f.h.Invoke(ctx, []byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`))
+	if err != nil || !strings.Contains(string(out), `"Code":"InternalError.InvalidConfiguration"`) || !strings.Contains(string(out), "DBBRAIN_DEADLINE_MARGIN") {
+		t.Fatalf("got %s %v", out, err)
+	}
+	if f.emu.Stats().Requests != 0 {
+		t.Error("called DBbrain")
 	}
 }

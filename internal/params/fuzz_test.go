@@ -36,7 +36,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("refusal %#v", err)
 			}
 			var m map[string]json.RawMessage
-			if utf8.Valid(data) && !bytes.HasPrefix(data, utf8BOM) && json.Unmarshal(data, &m) == nil && m != nil &&
+			if utf8.Valid(data) && !bytes.HasPrefix(data, []byte(utf8BOM)) && json.Unmarshal(data, &m) == nil && m != nil &&
 				!strings.Contains(e.Message, "more than once") {
 				t.Fatalf("refused a JSON object encoding/json reads: %v", err)
 			}

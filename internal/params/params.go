@@ -27,7 +27,7 @@ type Object struct {
 	values map[string]json.RawMessage
 }
 
-var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+const utf8BOM = "\xEF\xBB\xBF"
 
 // Parse decodes data, which must hold exactly one JSON object. what names the
 // input in error messages ("the body", "the timer's Message"). Every failure
@@ -36,7 +36,7 @@ func Parse(data []byte, what string) (Object, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return Object{}, apierror.New(apierror.InvalidParameter, "%s is empty: it must be a JSON object", what)
 	}
-	if bytes.HasPrefix(data, utf8BOM) {
+	if bytes.HasPrefix(data, []byte(utf8BOM)) {
 		return Object{}, apierror.New(apierror.InvalidParameter, "%s starts with a UTF-8 byte-order mark: send the JSON without it", what)
 	}
 	if !utf8.Valid(data) {

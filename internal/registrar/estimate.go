@@ -20,9 +20,16 @@ const initialEstimate = 500 * time.Millisecond
 // NewEstimator returns an Estimator with the initial estimate.
 func NewEstimator() *Estimator { return &Estimator{typical: initialEstimate} }
 
-// Observe folds one call's duration in (an exponentially weighted moving
-// average, weight 1/5, so one slow call moves it but does not own it).
+// maxObservation caps what one call may teach the estimate. A call that hung
+// until the deadline measures the deadline, not DBbrain; uncapped, a few of
+// them would make a warm instance refuse every later call as "too slow".
+const maxObservation = 2 * time.Second
+
+// Observe folds one API call's duration in (an exponentially weighted moving
+// average, weight 1/5, so one slow call moves it but does not own it). Only
+// the call itself is timed, never the wait for the rate limiter.
 func (e *Estimator) Observe(d time.Duration) {
+	d = min(max(d, 0), maxObservation)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.typical += (d - e.typical) / 5

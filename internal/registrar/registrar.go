@@ -75,18 +75,18 @@ func NewLimiter(rps float64) *rate.Limiter {
 // Registrar registers contacts. Build one per invocation around the
 // process-wide Limiter and Estimator.
 type Registrar struct {
-	API         API
-	Credential  common.CredentialIface
-	Limiter     *rate.Limiter
-	Estimator   *Estimator
-	Concurrency int
+	API         API                    // The DBbrain calls.
+	Credential  common.CredentialIface // Signs every call of the invocation.
+	Limiter     *rate.Limiter          // The process-wide rate limiter.
+	Estimator   *Estimator             // The process-wide call-latency estimate.
+	Concurrency int                    // Batch items in flight at once.
 	// Margin is kept free before the invocation's deadline so the function
 	// can still answer; no call or wait is started that would end inside it.
 	Margin  time.Duration
-	Retry   RetryPolicy
-	Backoff BackoffFactory
-	Logger  *slog.Logger
-	Now     func() time.Time
+	Retry   RetryPolicy      // Nil means DefaultRetryPolicy.
+	Backoff BackoffFactory   // Nil means DefaultBackoff.
+	Logger  *slog.Logger     // Nil discards.
+	Now     func() time.Time // Nil means time.Now.
 }
 
 // Outcome is what happened to one contact.
@@ -172,14 +172,27 @@ func (r *Registrar) attempt(ctx context.Context, c contact.Contact, stopped *ato
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 
-	var out Outcome
-	var maybeApplied bool
-	var lastErr error
+	var (
+		out     Outcome
+		lastErr error
+		// suspect is set once an attempt failed in a way that may have
+		// created the contact; every later attempt looks first.
+		suspect  bool
+		anyMaybe bool
+		found    *Outcome
+	)
 	res, err := retry(ctx, r, deadline, "AddUserContact", log, func() (dbbrain.AddResult, error) {
 		if stopped != nil && stopped.Load() {
 			return dbbrain.AddResult{}, backoff.Permanent(errNotStarted)
 		}
-		if err := r.slot(ctx, deadline); err != nil {
+		// A batch starts an item only if a typical call fits; a single
+		// contact is always tried while any time is left, since its call
+		// is bounded by the deadline anyway and may well be quick.
+		need := r.Estimator.Typical()
+		if stopped == nil && out.Attempts == 0 {
+			need = minCall
+		}
+		if err := r.slot(ctx, deadline, need); err != nil {
 			if out.Attempts == 0 {
 				if stopped != nil {
 					stopped.Store(true)
@@ -189,17 +202,33 @@ func (r *Registrar) attempt(ctx context.Context, c contact.Contact, stopped *ato
 			// The previous attempt's failure says more than "no time".
 			return dbbrain.AddResult{}, backoff.Permanent(lastErr)
 		}
+		if suspect {
+			// Look before sending again: should DBbrain ever accept a
+			// repeated name, a second AddUserContact would duplicate.
+			if o, ok := r.lookupOnce(ctx, c, log); ok {
+				found = &o
+				return dbbrain.AddResult{}, nil
+			}
+			if err := r.slot(ctx, deadline, r.Estimator.Typical()); err != nil {
+				return dbbrain.AddResult{}, backoff.Permanent(lastErr)
+			}
+		}
 		out.Attempts++
+		start := r.now()
 		res, err := r.API.AddUserContact(ctx, r.Credential, c.Name, c.ContactInfo, c.Product)
+		r.Estimator.Observe(r.now().Sub(start))
 		if err != nil {
 			lastErr = err
-		}
-		if errors.Is(err, dbbrain.ErrMaybeApplied) {
-			maybeApplied = true
+			maybe := errors.Is(err, dbbrain.ErrMaybeApplied)
+			anyMaybe = anyMaybe || maybe
+			suspect = suspect || maybe || (mayExist(err) && apierror.Retryable(apierror.CodeOf(err)))
 		}
 		return res, err
 	})
 	switch {
+	case found != nil && err == nil:
+		found.Attempts = out.Attempts
+		return *found
 	case err == nil:
 		out.ID, out.RequestID = res.ID, res.RequestID
 		return out
@@ -208,7 +237,7 @@ func (r *Registrar) attempt(ctx context.Context, c contact.Contact, stopped *ato
 			"not attempted: too little of the invocation's time was left to call AddUserContact; retry the invocation to register this contact")
 		return out
 	}
-	if maybeApplied || mayExist(err) {
+	if anyMaybe || mayExist(err) {
 		if found, ok := r.lookup(ctx, deadline, c, log); ok {
 			found.Attempts = out.Attempts
 			return found
@@ -218,21 +247,44 @@ func (r *Registrar) attempt(ctx context.Context, c contact.Contact, stopped *ato
 	return out
 }
 
-// lookup finds an existing contact with exactly c's name. ok is false when
-// none was found or the lookup itself failed, in which case the original
-// error stands.
+// lookup finds an existing contact with exactly c's name, retrying the
+// lookup itself like any call. ok is false when none was found or the
+// lookup failed, in which case the original error stands.
 func (r *Registrar) lookup(ctx context.Context, deadline time.Time, c contact.Contact, log *slog.Logger) (Outcome, bool) {
 	res, err := retry(ctx, r, deadline, "DescribeAllUserContact", log, func() (dbbrain.DescribeResult, error) {
-		if err := r.slot(ctx, deadline); err != nil {
+		if err := r.slot(ctx, deadline, r.Estimator.Typical()); err != nil {
 			return dbbrain.DescribeResult{}, backoff.Permanent(err)
 		}
-		return r.API.DescribeAllUserContact(ctx, r.Credential, []string{c.Name})
+		return r.describe(ctx, c)
 	})
 	if err != nil {
 		log.Warn("idempotency lookup failed", "code", apierror.CodeOf(err))
 		return Outcome{}, false
 	}
-	// DBbrain matches names as substrings: only an exact match counts.
+	return r.match(res, c, log)
+}
+
+// lookupOnce is one lookup attempt, made between AddUserContact attempts;
+// the caller has already taken its rate slot.
+func (r *Registrar) lookupOnce(ctx context.Context, c contact.Contact, log *slog.Logger) (Outcome, bool) {
+	res, err := r.describe(ctx, c)
+	if err != nil {
+		log.Warn("idempotency lookup failed, sending again", "code", apierror.CodeOf(err))
+		return Outcome{}, false
+	}
+	return r.match(res, c, log)
+}
+
+func (r *Registrar) describe(ctx context.Context, c contact.Contact) (dbbrain.DescribeResult, error) {
+	start := r.now()
+	res, err := r.API.DescribeAllUserContact(ctx, r.Credential, []string{c.Name})
+	r.Estimator.Observe(r.now().Sub(start))
+	return res, err
+}
+
+// match picks the contact named exactly c.Name from a lookup: DBbrain
+// matches names as substrings.
+func (r *Registrar) match(res dbbrain.DescribeResult, c contact.Contact, log *slog.Logger) (Outcome, bool) {
 	for _, e := range res.Contacts {
 		if e.Name != c.Name {
 			continue
@@ -273,15 +325,18 @@ func mayExist(err error) bool {
 	return true
 }
 
-// slot waits for the limiter's next slot, unless the call it admits could not
-// finish before the deadline.
-func (r *Registrar) slot(ctx context.Context, deadline time.Time) error {
+// minCall is the least time worth starting a call with.
+const minCall = 50 * time.Millisecond
+
+// slot waits for the limiter's next slot, unless the slot comes too late to
+// leave need (the expected length of the call) before the deadline.
+func (r *Registrar) slot(ctx context.Context, deadline time.Time, need time.Duration) error {
 	res := r.Limiter.Reserve()
 	if !res.OK() {
 		return apierror.New(apierror.InternalError, "the rate limiter refused a reservation")
 	}
 	delay := res.Delay()
-	if r.now().Add(delay + r.Estimator.Typical()).After(deadline) {
+	if r.now().Add(delay + need).After(deadline) {
 		res.Cancel()
 		return apierror.New(apierror.DeadlineExceeded, "too little of the invocation's time is left for another call")
 	}

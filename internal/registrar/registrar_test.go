@@ -375,8 +375,9 @@ func TestAmbiguousNetworkFailureIsLookedUp(t *testing.T) {
 	}
 	r := &Registrar{API: api, Limiter: NewLimiter(1000), Estimator: NewEstimator(), Backoff: func() backoff.BackOff { return &tries{left: 2} }}
 	o := r.Register(withTimeout(t, 2*time.Second), contact.Contact{Name: "lost_answer", ContactInfo: "lost@example.com", Product: "mysql"})
-	if o.Err != nil || o.ID != 4 || !o.Existing || api.adds != 3 {
-		t.Fatalf("got %+v after %d adds", o, api.adds)
+	// The second attempt looks before sending again, and finds it.
+	if o.Err != nil || o.ID != 4 || !o.Existing || api.adds != 1 || api.describes != 1 {
+		t.Fatalf("got %+v after %d adds and %d lookups", o, api.adds, api.describes)
 	}
 	// A failure before anything was sent is not looked up.
 	api2 := &fakeAPI{add: func(int) (dbbrain.AddResult, error) {
@@ -400,4 +401,33 @@ func (b *tries) NextBackOff() time.Duration {
 	}
 	b.left--
 	return time.Millisecond
+}
+
+// Calls that hang until the deadline must not teach the process that every
+// call is too slow to start: a warm instance would refuse all later work.
+func TestEstimateCannotWedgeAWarmInstance(t *testing.T) {
+	u := newUpstream(t, emulator.Config{RPS: -1})
+	r := u.registrar(1000)
+	for range 50 {
+		r.Estimator.Observe(10 * time.Minute)
+	}
+	if got := r.Estimator.Typical(); got > 2*time.Second {
+		t.Fatalf("estimate grew to %v", got)
+	}
+	o := r.Register(withTimeout(t, time.Second), contacts(1, "wedge")[0])
+	if o.Err != nil {
+		t.Fatalf("a single contact was not attempted with a slow estimate: %v", o.Err)
+	}
+	// The limiter's queue is not call latency: a slow limiter leaves the
+	// estimate near the real call time.
+	slow := u.registrar(5)
+	outs := slow.RegisterBatch(withTimeout(t, 10*time.Second), contacts(10, "queue"))
+	for _, o := range outs {
+		if o.Err != nil {
+			t.Fatal(o.Err)
+		}
+	}
+	if got := slow.Estimator.Typical(); got > 300*time.Millisecond {
+		t.Errorf("the estimate counts the limiter's queue: %v", got)
+	}
 }

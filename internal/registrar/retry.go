@@ -27,10 +27,8 @@ func retry[T any](ctx context.Context, r *Registrar, deadline time.Time, action 
 	var last error
 	op := func() (T, error) {
 		attempt++
-		start := r.now()
 		v, err := call()
 		if err == nil {
-			r.Estimator.Observe(r.now().Sub(start))
 			if attempt > 1 {
 				log.Info("attempt succeeded", "action", action, "attempt", attempt)
 			}
@@ -40,7 +38,6 @@ func retry[T any](ctx context.Context, r *Registrar, deadline time.Time, action 
 		if errors.As(err, &perm) {
 			return v, err
 		}
-		r.Estimator.Observe(r.now().Sub(start))
 		last = err
 		if !policy(err) {
 			return v, backoff.Permanent(err)
@@ -73,8 +70,10 @@ type deadlineBackOff struct {
 	r        *Registrar
 }
 
+// Reset restarts the schedule.
 func (b *deadlineBackOff) Reset() { b.next.Reset() }
 
+// NextBackOff is the next wait, or backoff.Stop when it would not fit.
 func (b *deadlineBackOff) NextBackOff() time.Duration {
 	d := b.next.NextBackOff()
 	if d == backoff.Stop || b.r.now().Add(d+b.r.Estimator.Typical()).After(b.deadline) {

@@ -36,9 +36,9 @@ type Config struct {
 	// Binary is the path of the built function (e.g. dist/main). Required.
 	Binary string
 
-	FunctionName string
-	Namespace    string
-	Version      string
+	FunctionName string // Reported to the function.
+	Namespace    string // Reported to the function.
+	Version      string // Reported to the function.
 
 	// MemoryLimitMB is reported to the function (MemoryLimitInMb) and in the
 	// report line. It is not enforced.
@@ -54,9 +54,9 @@ type Config struct {
 	// SIGTERM before it sends SIGKILL.
 	StopGrace time.Duration
 
-	Region string
-	AppID  string
-	Uin    string
+	Region string // TencentcloudRegion.
+	AppID  string // TencentcloudAppID.
+	Uin    string // TencentcloudUin.
 
 	// Env is the invocation Environment sent with every request; the
 	// library sets each entry with os.Setenv before calling the handler.

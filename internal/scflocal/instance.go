@@ -33,6 +33,7 @@ type ProcessExitError struct {
 	Output string
 }
 
+// Error describes the exit and the output before it.
 func (e *ProcessExitError) Error() string {
 	msg := fmt.Sprintf("function process exited during %s: %v", e.During, e.Err)
 	if out := strings.TrimSpace(e.Output); out != "" {
@@ -41,6 +42,7 @@ func (e *ProcessExitError) Error() string {
 	return msg
 }
 
+// Unwrap returns the process's exit error.
 func (e *ProcessExitError) Unwrap() error { return e.Err }
 
 // waitDelay bounds how long exec waits for the function's output pipes to

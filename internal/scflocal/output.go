@@ -20,6 +20,7 @@ type instanceOutput struct {
 	tail []byte
 }
 
+// Write forwards p to the log and keeps its tail.
 func (o *instanceOutput) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	o.tail = append(o.tail, p...)

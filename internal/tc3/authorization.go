@@ -20,11 +20,11 @@ const dateLayout = "2006-01-02"
 //
 //	TC3-HMAC-SHA256 Credential=<SecretId>/<date>/<service>/tc3_request, SignedHeaders=a;b, Signature=<hex>
 type Authorization struct {
-	SecretID      string
-	Date          string // scope date, YYYY-MM-DD
-	Service       string // scope service, e.g. "dbbrain"
-	SignedHeaders []string
-	Signature     string // 64 lower-case hex digits
+	SecretID      string   // The key's id.
+	Date          string   // scope date, YYYY-MM-DD
+	Service       string   // scope service, e.g. "dbbrain"
+	SignedHeaders []string // Lower-case names, in the order given.
+	Signature     string   // 64 lower-case hex digits
 }
 
 // Scope returns the credential scope "<date>/<service>/tc3_request".

@@ -18,8 +18,8 @@ const (
 // Error is the typed error returned by Verify: Code is the API error code to
 // answer, Message a human explanation that never contains a key or token.
 type Error struct {
-	Code    Code
-	Message string
+	Code    Code   // The AuthFailure sub-code.
+	Message string // Safe to show: no key or token.
 	// Err is an underlying cause, if any.
 	Err error
 }

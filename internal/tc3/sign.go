@@ -27,8 +27,8 @@ const (
 // SignOptions says how to sign; the zero values of the variant fields give
 // the Go SDK's request shape.
 type SignOptions struct {
-	SecretID  string
-	SecretKey string
+	SecretID  string // The key's id.
+	SecretKey string // The signing secret.
 	// Token, when set, is sent as X-TC-Token (temporary key).
 	Token string
 	// Service is the scope service, e.g. "dbbrain".

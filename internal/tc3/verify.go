@@ -17,9 +17,9 @@ const DefaultMaxSkew = 5 * time.Minute
 // Key is an API key pair. A non-empty Token makes it a temporary key: its
 // requests must carry X-TC-Token equal to Token.
 type Key struct {
-	SecretID  string
-	SecretKey string
-	Token     string
+	SecretID  string // The key's id.
+	SecretKey string // The signing secret.
+	Token     string // Required X-TC-Token when set.
 }
 
 // KeyStore finds the key for a SecretId.
@@ -62,7 +62,7 @@ type Verifier struct {
 
 // Result describes a request that verified.
 type Result struct {
-	Authorization Authorization
+	Authorization Authorization // The parsed header.
 	// Timestamp is X-TC-Timestamp.
 	Timestamp time.Time
 	// Temporary is true when the key has a token (and the token matched).

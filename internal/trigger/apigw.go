@@ -2,32 +2,33 @@ package trigger
 
 // APIGatewayRequestContext is the gateway's description of the call.
 type APIGatewayRequestContext struct {
-	ServiceID  string `json:"serviceId"`
-	Path       string `json:"path"`
-	HTTPMethod string `json:"httpMethod"`
-	RequestID  string `json:"requestId"`
-	Identity   struct {
-		SecretID *string `json:"secretId,omitempty"`
+	ServiceID  string `json:"serviceId"`  // The gateway service.
+	Path       string `json:"path"`       // The request path.
+	HTTPMethod string `json:"httpMethod"` // The request method.
+	RequestID  string `json:"requestId"`  // The gateway's request id.
+	// Identity holds the caller's gateway key, if any.
+	Identity struct {
+		SecretID *string `json:"secretId,omitempty"` // The gateway key's id.
 	} `json:"identity"`
-	SourceIP string `json:"sourceIp"`
-	Stage    string `json:"stage"`
+	SourceIP string `json:"sourceIp"` // The caller's address.
+	Stage    string `json:"stage"`    // The service stage.
 }
 
 // APIGatewayEvent is the event of the legacy API Gateway trigger. Tencent
 // stopped new API Gateway triggers on 2024-07-01, but existing deployments
 // and Kong-based cloud-native gateways still send this shape.
 type APIGatewayEvent struct {
-	RequestContext        *APIGatewayRequestContext `json:"requestContext,omitempty"`
-	Headers               Headers                   `json:"headers"`
-	Body                  string                    `json:"body"`
-	IsBase64Encoded       FlexBool                  `json:"isBase64Encoded"`
-	PathParameters        map[string]any            `json:"pathParameters,omitempty"`
-	QueryStringParameters QueryString               `json:"queryStringParameters,omitempty"`
-	HeaderParameters      map[string]any            `json:"headerParameters,omitempty"`
-	StageVariables        map[string]any            `json:"stageVariables,omitempty"`
-	Path                  string                    `json:"path"`
-	QueryString           QueryString               `json:"queryString,omitempty"`
-	HTTPMethod            string                    `json:"httpMethod"`
+	RequestContext        *APIGatewayRequestContext `json:"requestContext,omitempty"`        // Present only on API Gateway events.
+	Headers               Headers                   `json:"headers"`                         // Request headers.
+	Body                  string                    `json:"body"`                            // The raw body.
+	IsBase64Encoded       FlexBool                  `json:"isBase64Encoded"`                 // Whether Body is base64.
+	PathParameters        map[string]any            `json:"pathParameters,omitempty"`        // Unused.
+	QueryStringParameters QueryString               `json:"queryStringParameters,omitempty"` // The older query string map.
+	HeaderParameters      map[string]any            `json:"headerParameters,omitempty"`      // Unused.
+	StageVariables        map[string]any            `json:"stageVariables,omitempty"`        // Unused.
+	Path                  string                    `json:"path"`                            // The request path.
+	QueryString           QueryString               `json:"queryString,omitempty"`           // The parsed query string.
+	HTTPMethod            string                    `json:"httpMethod"`                      // The request method.
 }
 
 // Request normalises the event. queryString is authoritative; the older

@@ -109,7 +109,7 @@ func (h *Headers) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// flexValues reads a string, number, boolean or list of them. true means "the
+// flexValues reads a string, number, boolean or a flat list of them. true means "the
 // key without a value"; null means absent (ok == false).
 func flexValues(raw json.RawMessage) (vals []string, ok bool, err error) {
 	raw = bytes.TrimSpace(raw)
@@ -131,6 +131,11 @@ func flexValues(raw json.RawMessage) (vals []string, ok bool, err error) {
 			return nil, false, err
 		}
 		for _, it := range items {
+			// Gateways send flat lists; refusing nesting also keeps a
+			// hostile event from costing quadratic time here.
+			if t := bytes.TrimSpace(it); len(t) > 0 && (t[0] == '[' || t[0] == '{') {
+				return nil, false, fmt.Errorf("a list may hold only strings, numbers and booleans")
+			}
 			v, ok, err := flexValues(it)
 			if err != nil {
 				return nil, false, err

@@ -4,11 +4,11 @@ package trigger
 // the API Gateway shape without requestContext, isBase64Encoded and the
 // *Parameters maps.
 type FunctionURLEvent struct {
-	Body        string      `json:"body"`
-	Headers     Headers     `json:"headers"`
-	HTTPMethod  string      `json:"httpMethod"`
-	Path        string      `json:"path"`
-	QueryString QueryString `json:"queryString,omitempty"`
+	Body        string      `json:"body"`                  // The raw body.
+	Headers     Headers     `json:"headers"`               // Request headers.
+	HTTPMethod  string      `json:"httpMethod"`            // The request method.
+	Path        string      `json:"path"`                  // The request path.
+	QueryString QueryString `json:"queryString,omitempty"` // The parsed query string.
 }
 
 // Request normalises the event.

@@ -2,6 +2,7 @@ package trigger
 
 import (
 	"encoding/base64"
+	"errors"
 	"mime"
 	"net/http"
 	"net/url"
@@ -13,16 +14,20 @@ import (
 
 // HTTPRequest is what both HTTP event types carry, normalised.
 type HTTPRequest struct {
-	Method          string
-	Path            string
-	Headers         Headers
-	Query           QueryString
-	Body            string
-	IsBase64Encoded bool
+	Method          string      // The HTTP method.
+	Path            string      // The request path.
+	Headers         Headers     // Lower-case names.
+	Query           QueryString // The query string.
+	Body            string      // The raw body.
+	IsBase64Encoded bool        // Whether Body is base64.
 }
 
 // AllowedMethods is sent in the Allow header of a 405 answer.
 const AllowedMethods = "GET, POST"
+
+// ErrMethodNotAllowed is the cause of the UnsupportedOperation error for an
+// HTTP method other than AllowedMethods.
+var ErrMethodNotAllowed = errors.New("HTTP method not allowed")
 
 // Params extracts the AddUserContact parameters: from the query string for
 // GET (the API page's example request), from the body (JSON or form) and
@@ -30,7 +35,7 @@ const AllowedMethods = "GET, POST"
 func (r HTTPRequest) Params() (params.Object, error) {
 	method := strings.ToUpper(strings.TrimSpace(r.Method))
 	if method != http.MethodGet && method != http.MethodPost {
-		return params.Object{}, apierror.New(apierror.UnsupportedOperation,
+		return params.Object{}, apierror.Wrap(apierror.UnsupportedOperation, ErrMethodNotAllowed,
 			"the HTTP method %s is not supported: POST the contact as JSON or a form, or GET with it in the query string", params.Describe(r.Method))
 	}
 	query, err := params.FromValues(r.Query, "the query string")

@@ -10,10 +10,10 @@ import (
 // TimerEvent is the event of a timer trigger. Message is the trigger's
 // argument (at most 4 KB), which here holds the contact or batch JSON.
 type TimerEvent struct {
-	Type        string `json:"Type"`
-	TriggerName string `json:"TriggerName"`
-	Time        string `json:"Time"`
-	Message     string `json:"Message"`
+	Type        string `json:"Type"`        // Always "Timer".
+	TriggerName string `json:"TriggerName"` // The trigger's name.
+	Time        string `json:"Time"`        // When it fired (RFC 3339).
+	Message     string `json:"Message"`     // The trigger's argument.
 }
 
 // Params parses the Message.

@@ -44,7 +44,7 @@ const (
 // Event is a decoded event: where it came from and the request parameters it
 // carries.
 type Event struct {
-	Kind Kind
+	Kind Kind // The trigger the event came from.
 	// Params holds the AddUserContact parameters, from the body, the query
 	// string, the timer's Message or the direct JSON.
 	Params params.Object

@@ -160,6 +160,7 @@ func TestHTTPRejects(t *testing.T) {
 		mention string
 	}{
 		"put":              {httpEvent("PUT", "{}", map[string]any{}, nil, nil), apierror.UnsupportedOperation, `"PUT"`},
+		"head":             {httpEvent("HEAD", "", map[string]any{}, nil, nil), apierror.UnsupportedOperation, `"HEAD"`},
 		"delete":           {httpEvent("DELETE", "", map[string]any{}, nil, nil), apierror.UnsupportedOperation, "not supported"},
 		"too large":        {httpEvent("POST", big, map[string]any{}, nil, nil), apierror.RequestSizeLimitExceeded, "limit"},
 		"too large b64":    {httpEvent("POST", base64.StdEncoding.EncodeToString([]byte(big)), map[string]any{}, nil, true), apierror.RequestSizeLimitExceeded, "limit"},
@@ -192,11 +193,11 @@ func TestHTTPRejects(t *testing.T) {
 }
 
 func TestHTTPResponse(t *testing.T) {
-	r := NewHTTPResponse(405, []byte(`{}`))
+	r := NewHTTPResponse(405, []byte(`{}`), true)
 	if r.Headers["Allow"] != "GET, POST" || r.Headers["Content-Type"] != ContentType || r.StatusCode != 405 {
 		t.Errorf("%+v", r)
 	}
-	out, _ := json.Marshal(NewHTTPResponse(200, []byte(`{"Response":{}}`)))
+	out, _ := json.Marshal(NewHTTPResponse(200, []byte(`{"Response":{}}`), false))
 	want := `{"isBase64Encoded":false,"statusCode":200,"headers":{"Content-Type":"application/json; charset=utf-8"},"body":"{\"Response\":{}}"}`
 	if string(out) != want {
 		t.Errorf("got %s", out)
@@ -206,4 +207,13 @@ func TestHTTPResponse(t *testing.T) {
 func strconvQuote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+func TestNestedListsRefusedQuickly(t *testing.T) {
+	deep := strings.Repeat("[", 9990) + `"x"` + strings.Repeat("]", 9990)
+	ev := []byte(`{"httpMethod":"GET","headers":{"a":` + deep + `,"b":` + deep + `},"queryString":{}}`)
+	_, err := Decode(ev)
+	if apierror.CodeOf(err) != apierror.InvalidParameter || !strings.Contains(err.Error(), "only strings") {
+		t.Fatalf("got %v", err)
+	}
 }
