@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"sync/atomic"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
@@ -182,7 +183,7 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 			// not a malformed answer.
 			cause = errors.Join(readErr, ctx.Err())
 		default:
-			if sdk.RequestId != "" || !isClientCode(sdk.Code) {
+			if sdk.RequestId != "" || !strings.HasPrefix(sdk.Code, "ClientError") {
 				return &apierror.Error{Code: sdk.Code, Message: sdk.Message, RequestID: sdk.RequestId, Err: err}
 			}
 			return &apierror.Error{Code: sdk.Code, Message: "the SDK failed before calling " + action + ": " + sdk.Message, Err: err}
@@ -209,10 +210,6 @@ func maybeApplied(err error, written bool) error {
 		return fmt.Errorf("%w: %w", ErrMaybeApplied, err)
 	}
 	return err
-}
-
-func isClientCode(code string) bool {
-	return len(code) >= len("ClientError") && code[:len("ClientError")] == "ClientError"
 }
 
 func deref(s *string) string {

@@ -130,7 +130,6 @@ type invocation struct {
 	email      string
 	results    []envelope.Result
 	failed     int
-	retryable  bool
 	attempts   int
 	upstreamID string
 }
@@ -179,7 +178,7 @@ func (h *Handler) serve(ctx context.Context, inv *invocation, payload []byte) {
 	}
 	// Looking for credentials keeps the margin too, so that "no
 	// credentials" is still answered when a fallback provider hangs.
-	credCtx, cancel := context.WithDeadline(ctx, deadline(ctx, h.deps.Now()).Add(-cfg.Margin))
+	credCtx, cancel := context.WithDeadline(ctx, registrar.WorkDeadline(ctx, h.deps.Now(), cfg.Margin))
 	cred, err := credentials.Resolver{Getenv: h.deps.Getenv, Fallback: h.deps.Fallback}.Resolve(credCtx)
 	cancel()
 	if err != nil {
@@ -238,20 +237,22 @@ func (h *Handler) serveBatch(ctx context.Context, inv *invocation, reg *registra
 	for _, r := range inv.results {
 		if r.Error != nil {
 			inv.failed++
-			if apierror.Retryable(r.Error.Code) {
-				inv.retryable = true
-			}
 		}
 	}
 }
 
-// deadline is the invocation's deadline; SCF always sets one, and a caller
-// that did not gets SCF's longest timeout.
-func deadline(ctx context.Context, now time.Time) time.Time {
-	if d, ok := ctx.Deadline(); ok {
-		return d
+// retryable reports whether a retry of the invocation can fix what failed:
+// the whole request's failure, or any batch item's.
+func (inv *invocation) retryable() bool {
+	if inv.err != nil {
+		return apierror.Retryable(apierror.CodeOf(inv.err))
 	}
-	return now.Add(15 * time.Minute)
+	for _, r := range inv.results {
+		if r.Error != nil && apierror.Retryable(r.Error.Code) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkMargin refuses a margin that leaves no time at all within the
@@ -291,7 +292,6 @@ func (h *Handler) answer(inv *invocation) ([]byte, error) {
 	case inv.err != nil:
 		body = envelope.Error(inv.err, inv.requestID)
 		status = apierror.HTTPStatus(apierror.CodeOf(inv.err))
-		inv.retryable = apierror.Retryable(apierror.CodeOf(inv.err))
 	case inv.batch:
 		body = envelope.Batch(inv.results, inv.requestID)
 		if inv.failed > 0 {
@@ -310,7 +310,7 @@ func (h *Handler) answer(inv *invocation) ([]byte, error) {
 		}
 		return out, nil
 	}
-	if inv.retryable {
+	if inv.retryable() {
 		return nil, &RetryableError{Code: h.outcome(inv), Envelope: body}
 	}
 	return body, nil
@@ -332,7 +332,7 @@ func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 	outcome := h.outcome(inv)
 	level := slog.LevelInfo
 	switch {
-	case inv.retryable || apierror.HTTPStatus(apierror.CodeOf(inv.err)) >= 500:
+	case inv.retryable() || apierror.HTTPStatus(apierror.CodeOf(inv.err)) >= 500:
 		level = slog.LevelError
 	case inv.err != nil || inv.failed > 0:
 		level = slog.LevelWarn

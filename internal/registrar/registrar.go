@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -296,7 +297,7 @@ func (r *Registrar) match(res dbbrain.DescribeResult, c contact.Contact, log *sl
 		log.Warn("contact name taken by another email", "id", e.ID, "existing_email", redact.Email(e.Mail))
 		return Outcome{Err: &apierror.Error{
 			Code: apierror.FailedOperation,
-			Message: "a contact named " + quote(c.Name) + " already exists with a different email address; " +
+			Message: "a contact named " + strconv.Quote(c.Name) + " already exists with a different email address; " +
 				"DBbrain cannot modify or delete contacts through the API, so register this one under another name",
 			RequestID: res.RequestID,
 		}}, true
@@ -356,11 +357,18 @@ func (r *Registrar) slot(ctx context.Context, deadline time.Time, need time.Dura
 
 // deadline is the context's deadline less the margin.
 func (r *Registrar) deadline(ctx context.Context) time.Time {
+	return WorkDeadline(ctx, r.now(), r.Margin)
+}
+
+// WorkDeadline is when work for an invocation must end: its deadline less
+// the margin kept for answering. A context without a deadline gets SCF's
+// longest timeout.
+func WorkDeadline(ctx context.Context, now time.Time, margin time.Duration) time.Time {
 	d, ok := ctx.Deadline()
 	if !ok {
-		d = r.now().Add(15 * time.Minute) // SCF's longest timeout
+		d = now.Add(15 * time.Minute)
 	}
-	return d.Add(-r.Margin)
+	return d.Add(-margin)
 }
 
 func (r *Registrar) logger() *slog.Logger {
@@ -376,5 +384,3 @@ func (r *Registrar) now() time.Time {
 	}
 	return r.Now()
 }
-
-func quote(s string) string { return "\"" + s + "\"" }

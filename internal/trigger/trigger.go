@@ -95,20 +95,25 @@ func Decode(payload []byte) (Event, error) {
 }
 
 func detect(o params.Object) Kind {
-	_, method := o.Raw("httpMethod")
-	_, headers := o.Raw("headers")
-	if method && headers {
-		_, rc := o.Raw("requestContext")
-		_, b64 := o.Raw("isBase64Encoded")
-		if rc || b64 {
-			return APIGateway
-		}
-		return FunctionURL
+	if k, ok := httpKind(func(name string) bool { _, ok := o.Raw(name); return ok }); ok {
+		return k
 	}
 	if s, _, err := o.String("Type"); err == nil && s == "Timer" {
 		return Timer
 	}
 	return Direct
+}
+
+// httpKind is the one rule for telling HTTP events apart, given which
+// top-level members an event has.
+func httpKind(has func(name string) bool) (Kind, bool) {
+	if !has("httpMethod") || !has("headers") {
+		return "", false
+	}
+	if has("requestContext") || has("isBase64Encoded") {
+		return APIGateway, true
+	}
+	return FunctionURL, true
 }
 
 // sniff recognises the trigger of an event that params.Parse refused (for
@@ -119,17 +124,10 @@ func sniff(payload []byte) Kind {
 	if json.Unmarshal(payload, &probe) != nil {
 		return Direct
 	}
-	_, method := probe["httpMethod"]
-	_, headers := probe["headers"]
-	if !method || !headers {
-		return Direct
+	if k, ok := httpKind(func(name string) bool { _, ok := probe[name]; return ok }); ok {
+		return k
 	}
-	_, rc := probe["requestContext"]
-	_, b64 := probe["isBase64Encoded"]
-	if rc || b64 {
-		return APIGateway
-	}
-	return FunctionURL
+	return Direct
 }
 
 func unmarshal(payload []byte, v any, what string) error {
