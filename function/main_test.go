@@ -21,7 +21,6 @@ import (
 
 	"github.com/scf-dbbrain/addusercontact/internal/emulator"
 	"github.com/scf-dbbrain/addusercontact/internal/scflocal"
-	"github.com/scf-dbbrain/addusercontact/internal/syncio"
 	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
@@ -68,18 +67,24 @@ func upstream(t *testing.T, cfg emulator.Config) (*emulator.Server, string) {
 	return emu, srv.URL
 }
 
-func start(t *testing.T, timeout time.Duration, env map[string]string) (*scflocal.Runtime, *syncio.Buffer) {
+// start runs the binary with the role's keys in every invocation's
+// Environment and the function's settings (env) in its process environment
+// too, as SCF sets a function's variables when it starts an instance.
+func start(t *testing.T, timeout time.Duration, env map[string]string) (*scflocal.Runtime, *testsupport.Buffer) {
 	t.Helper()
-	logs := &syncio.Buffer{}
+	logs := &testsupport.Buffer{}
 	base := map[string]string{
 		"TENCENTCLOUD_SECRETID":     role.SecretID,
 		"TENCENTCLOUD_SECRETKEY":    role.SecretKey,
 		"TENCENTCLOUD_SESSIONTOKEN": role.Token,
 	}
+	cfg := scflocal.Config{Binary: binary, Timeout: timeout, Env: base, Stderr: logs}
+	cfg.ProcessEnv = scflocal.BaseProcessEnv(cfg)
 	for k, v := range env {
 		base[k] = v
+		cfg.ProcessEnv = append(cfg.ProcessEnv, k+"="+v)
 	}
-	rt, err := scflocal.Start(context.Background(), scflocal.Config{Binary: binary, Timeout: timeout, Env: base, Stderr: logs})
+	rt, err := scflocal.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,13 +113,12 @@ func render(res *scflocal.Result) string {
 	return string(res.Payload) + "\n"
 }
 
-// TestEventsThroughTheRuntime sends every sample event to one warm instance
-// of the real binary, each against a fresh emulator, and expects exactly the
-// answers the handler's golden files record for the in-process path: the
-// RPC layer, the process environment and the build change nothing.
+// TestEventsThroughTheRuntime sends every sample event to an instance of the
+// real binary, each against a fresh emulator, and expects exactly the answers
+// the handler's golden files record for the in-process path: the RPC layer,
+// the process environment and the build change nothing.
 func TestEventsThroughTheRuntime(t *testing.T) {
 	files := testsupport.SampleEvents(t, "..")
-	rt, _ := start(t, 10*time.Second, map[string]string{"DBBRAIN_CONCURRENCY": "1"})
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
 		t.Run(name, func(t *testing.T) {
@@ -123,7 +127,8 @@ func TestEventsThroughTheRuntime(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, url := upstream(t, emulator.Config{})
-			res := invoke(t, rt, payload, scflocal.WithRequestID("inv-0001"), scflocal.WithEnv(map[string]string{"DBBRAIN_ENDPOINT": url}))
+			rt, _ := start(t, 10*time.Second, map[string]string{"DBBRAIN_CONCURRENCY": "1", "DBBRAIN_ENDPOINT": url})
+			res := invoke(t, rt, payload, scflocal.WithRequestID("inv-0001"))
 			want, err := os.ReadFile(filepath.Join("..", "internal", "handler", "testdata", "golden", name+".golden"))
 			if err != nil {
 				t.Fatal(err)

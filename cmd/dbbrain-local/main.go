@@ -1,33 +1,19 @@
-// Command dbbrain-local runs the DBbrain API 3.0 emulator (package
-// internal/emulator) on a local address, as the upstream for local runs of
-// the AddUserContact function and for scripts.
+// Command dbbrain-local runs the DBbrain API emulator (internal/emulator) on
+// a local address, for local runs of the function and for scripts.
 //
-// The first line on stdout is the base URL, e.g. "http://127.0.0.1:9000", so
-// a script can read it (useful with --addr 127.0.0.1:0, which picks a free
-// port); every request then gets one JSON log line on stderr. SIGINT or
-// SIGTERM shuts it down cleanly, flushing the --state file.
+//	dbbrain-local [--addr 127.0.0.1:9000] [--secret-id ID --secret-key KEY]... [--token T]
+//	              [--env-file FILE] [--rps 20] [--state FILE] [--fault-* P] [--latency D] ...
 //
-// Usage:
-//
-//	dbbrain-local [flags]
-//
-//	--addr ADDR                  listen address (default 127.0.0.1:9000)
-//	--secret-id ID               accepted SecretId (default AKIDLOCALDBBRAINEMULATOR000000000000,
-//	                             or $DBBRAIN_LOCAL_SECRET_ID)
-//	--secret-key KEY             its SecretKey (default local-secret-key, or $DBBRAIN_LOCAL_SECRET_KEY;
-//	                             prefer the variable: arguments show up in process lists)
-//	--token TOKEN                make the pair temporary: requests need X-TC-Token TOKEN
-//	                             (default none, or $DBBRAIN_LOCAL_TOKEN)
-//	--rps N                      accepted calls per SecretId and action per second (default 20; <0 unlimited)
-//	--seed N                     seed of the fault draws (default 1)
-//	--fault-internal-error P     probability of an InternalError answer (default 0)
-//	--fault-unavailable P        probability of a bare HTTP 503 (default 0)
-//	--fault-drop P               probability of applying the call, then closing the connection (default 0)
-//	--latency D                  delay before each answer, e.g. 200ms (default 0)
-//	--state FILE                 keep contacts in FILE across restarts (default: in memory)
-//	--log-level LEVEL            debug, info, warn or error (default info)
-//
-// Faults can also be changed while it runs: PUT /_emulator/faults.
+// The first line on stdout is the base URL (--addr 127.0.0.1:0 picks a free
+// port); then each request gets a JSON log line on stderr, emails masked,
+// secrets never. Key pairs (default AKIDLOCALDBBRAINEMULATOR000000000000 /
+// local-secret-key, or $DBBRAIN_LOCAL_SECRET_ID, $DBBRAIN_LOCAL_SECRET_KEY,
+// $DBBRAIN_LOCAL_TOKEN; prefer the variables, as arguments show in process
+// lists) all belong to one account and share its rate limit. --env-file
+// writes the first pair and the URL as a function reads them, for
+// "scf-local invoke --env-file FILE". -h lists every flag; faults can also
+// be changed while it runs (PUT /_emulator/faults). SIGINT or SIGTERM stops
+// it cleanly.
 package main
 
 import (
@@ -40,7 +26,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "dbbrain-local:", err)

@@ -21,7 +21,7 @@ import (
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
-	"github.com/scf-dbbrain/addusercontact/internal/syncio"
+	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
 func TestMain(m *testing.M) {
@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 // started is a running command.
 type started struct {
 	url    string
-	stderr *syncio.Buffer
+	stderr *testsupport.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -41,9 +41,9 @@ func start(t *testing.T, args []string, env map[string]string) *started {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
-	s := &started{stderr: &syncio.Buffer{}, cancel: cancel, done: make(chan error, 1)}
+	s := &started{stderr: &testsupport.Buffer{}, cancel: cancel, done: make(chan error, 1)}
 	go func() {
-		err := run(ctx, args, func(k string) string { return env[k] }, pw, s.stderr)
+		err := run(ctx, args, func(k string) string { return env[k] }, strings.NewReader(""), pw, s.stderr)
 		pw.CloseWithError(errors.New("run returned"))
 		s.done <- err
 	}()
@@ -159,10 +159,13 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		"log level":         {"--log-level", "loud"},
 		"bad address":       {"--addr", "127.0.0.1:notaport"},
 		"bad state":         {"--state", os.TempDir()},
+		"state dir missing": {"--state", filepath.Join(os.TempDir(), "no-such-dir-dbbrain-local", "s.json")},
+		"unpaired keys":     {"--secret-id", "A", "--secret-id", "B", "--secret-key", "a"},
+		"env file dir":      {"--addr", "127.0.0.1:0", "--env-file", filepath.Join(os.TempDir(), "no-such-dir-dbbrain-local", "x.env")},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if err := run(context.Background(), args, func(string) string { return "" }, &stdout, &stderr); err == nil {
+			if err := run(context.Background(), args, func(string) string { return "" }, nil, &stdout, &stderr); err == nil {
 				t.Fatal("run succeeded")
 			}
 			if stdout.Len() != 0 {
@@ -174,10 +177,57 @@ func TestRunRejectsBadFlags(t *testing.T) {
 
 func TestRunHelp(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, &stdout, &stderr); err != nil {
+	if err := run(context.Background(), []string{"-h"}, func(string) string { return "" }, nil, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stderr.String(), "-fault-drop") {
 		t.Errorf("usage lacks flags: %s", stderr.String())
+	}
+}
+
+// TestRunEnvFileReachesTheEmulator checks that the --env-file lines are what
+// a function needs: its credentials and endpoint, taken as SCF passes them.
+func TestRunEnvFileReachesTheEmulator(t *testing.T) {
+	envFile := filepath.Join(t.TempDir(), "fn.env")
+	s := start(t, []string{"--addr", "127.0.0.1:0", "--rps", "-1", "--token", "tok", "--env-file", envFile,
+		"--secret-id", "AKIDFIRST", "--secret-key", "first-key", "--secret-id", "AKIDSECOND", "--secret-key", "second-key"}, nil)
+	defer func() {
+		if err := s.stop(t); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	raw, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Stat(envFile); info.Mode().Perm()&0o077 != 0 {
+		t.Errorf("env file mode %v: it holds a secret", info.Mode())
+	}
+	env := map[string]string{}
+	for line := range strings.SplitSeq(strings.TrimSpace(string(raw)), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = v
+	}
+	want := map[string]string{"TENCENTCLOUD_SECRETID": "AKIDFIRST", "TENCENTCLOUD_SECRETKEY": "first-key",
+		"TENCENTCLOUD_SESSIONTOKEN": "tok", "DBBRAIN_ENDPOINT": s.url}
+	if len(env) != len(want) {
+		t.Fatalf("env file %q", raw)
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s=%q, want %q", k, env[k], v)
+		}
+	}
+	cred := common.NewTokenCredential(env["TENCENTCLOUD_SECRETID"], env["TENCENTCLOUD_SECRETKEY"], env["TENCENTCLOUD_SESSIONTOKEN"])
+	if _, err := addContact(t, env["DBBRAIN_ENDPOINT"], cred, "From Env"); err != nil {
+		t.Fatalf("with the env file's values: %v", err)
+	}
+	if _, err := addContact(t, s.url, common.NewTokenCredential("AKIDSECOND", "second-key", "tok"), "Second Key"); err != nil {
+		t.Fatalf("with the second pair: %v", err)
+	}
+	for _, secret := range []string{"first-key", "second-key", "tok\""} {
+		if strings.Contains(s.stderr.String(), secret) {
+			t.Errorf("stderr leaks %q", secret)
+		}
 	}
 }

@@ -67,3 +67,21 @@ func TestInvokeWithEmulator(t *testing.T) {
 		}
 	}
 }
+
+// `make serve` is `scf-local serve --emulator`: curl against it answers as
+// the deployed Function URL would.
+func TestServeWithEmulator(t *testing.T) {
+	s := serve(t, "--emulator", "--bin", realFunction(t))
+	post := s.do(t, "POST", "/", `{"Name":"John Smith","ContactInfo":"test@qq.com"}`, nil)
+	if post.status != 200 || !strings.Contains(post.body, `"Id":1`) || !strings.HasPrefix(post.header.Get("Content-Type"), "application/json") {
+		t.Errorf("POST: %d %v %s", post.status, post.header, post.body)
+	}
+	get := s.do(t, "GET", "/?Name=Li+Lei&ContactInfo=li%40example.com", "", nil)
+	if get.status != 200 || !strings.Contains(get.body, `"Id":2`) {
+		t.Errorf("GET: %d %s", get.status, get.body)
+	}
+	put := s.do(t, "PUT", "/", `{}`, nil)
+	if put.status != 405 || put.header.Get("Allow") != "GET, POST" || !strings.Contains(put.body, "UnsupportedOperation") {
+		t.Errorf("PUT: %d %v %s", put.status, put.header, put.body)
+	}
+}

@@ -5,338 +5,241 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/scf-dbbrain/addusercontact/internal/envelope"
+	"github.com/scf-dbbrain/addusercontact/internal/contact"
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
+	"github.com/scf-dbbrain/addusercontact/internal/event"
+	"github.com/scf-dbbrain/addusercontact/internal/scflocal"
 )
 
-// Sample values. The ids are fixed so that generated events are stable;
-// they identify nothing real.
-const (
-	sampleRequestID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-	sampleServiceID = "service-abcdefgh"
-	sampleSourceIP  = "10.0.0.1"
-	sampleRemoteIP  = "1.2.3.4"
-)
+// sampleRequestID is fixed, as every sample id, so that generated events
+// are stable; none identifies anything real.
+const sampleRequestID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
 
-// contact is the body the function expects: AddUserContact's parameters.
-type contact struct {
-	Name        string `json:"Name"`
-	ContactInfo string `json:"ContactInfo"`
-	Product     string `json:"Product"`
-}
-
-// apigwEvent is the legacy API Gateway trigger event.
-type apigwEvent struct {
-	RequestContext        apigwRequestContext `json:"requestContext"`
-	Headers               map[string]string   `json:"headers"`
-	Body                  string              `json:"body"`
-	IsBase64Encoded       bool                `json:"isBase64Encoded"`
-	PathParameters        map[string]string   `json:"pathParameters"`
-	QueryStringParameters map[string]string   `json:"queryStringParameters"`
-	HeaderParameters      map[string]string   `json:"headerParameters"`
-	StageVariables        map[string]string   `json:"stageVariables"`
-	Path                  string              `json:"path"`
-	QueryString           map[string]any      `json:"queryString"`
-	HTTPMethod            string              `json:"httpMethod"`
-}
-
-type apigwRequestContext struct {
-	ServiceID  string        `json:"serviceId"`
-	Path       string        `json:"path"`
-	HTTPMethod string        `json:"httpMethod"`
-	RequestID  string        `json:"requestId"`
-	Identity   apigwIdentity `json:"identity"`
-	SourceIP   string        `json:"sourceIp"`
-	Stage      string        `json:"stage"`
-}
-
-type apigwIdentity struct {
-	SecretID string `json:"secretId"`
-}
-
-// functionURLEvent is the Function URL event: the API Gateway shape without
-// requestContext, isBase64Encoded, pathParameters, queryStringParameters and
-// headerParameters.
-type functionURLEvent struct {
-	Body           string            `json:"body"`
-	Headers        map[string]string `json:"headers"`
-	HTTPMethod     string            `json:"httpMethod"`
-	Path           string            `json:"path"`
-	QueryString    map[string]any    `json:"queryString"`
-	StageVariables map[string]string `json:"stageVariables"`
-}
-
-// timerEvent is the timer trigger event.
-type timerEvent struct {
-	Type        string `json:"Type"`
-	TriggerName string `json:"TriggerName"`
-	Time        string `json:"Time"`
-	Message     string `json:"Message"`
-}
-
-// eventOptions are the flags of generate-event; each type uses the ones that
-// make sense for it.
-type eventOptions struct {
-	contact     contact
-	body        *string
-	method      string
-	path        string
-	contentType string
-	query       queryFlag
-	base64      bool
-	triggerName string
-	time        string
-	message     *string
-}
-
-// queryFlag collects repeated --query flags into an SCF queryString: a value
-// is a string, an array of strings for a repeated key, or true for a key
-// without a value.
-type queryFlag struct {
-	values map[string]any
-}
-
-// String satisfies flag.Value.
-func (q *queryFlag) String() string { return "" }
-
-// Set adds one KEY=VALUE (or KEY) entry.
-func (q *queryFlag) Set(s string) error {
-	if q.values == nil {
-		q.values = map[string]any{}
-	}
-	k, v, hasValue := strings.Cut(s, "=")
-	if k == "" {
-		return errors.New("want KEY=VALUE or KEY")
-	}
-	if !hasValue {
-		q.values[k] = true
-		return nil
-	}
-	switch old := q.values[k].(type) {
-	case string:
-		q.values[k] = []string{old, v}
-	case []string:
-		q.values[k] = append(old, v)
-	default:
-		q.values[k] = v
-	}
-	return nil
+// eventFlags are generate-event's flags; each type uses those that fit it.
+type eventFlags struct {
+	contact                                   contact.Contact
+	count                                     int
+	batch, base64                             bool
+	body, message                             *string
+	method, path, contentType, trigger, topic string
+	query                                     event.QueryString
+	time                                      time.Time
 }
 
 const eventUsage = `Usage: scf-local generate-event TYPE [flags]
 
-Prints a sample event, as indented JSON, for one of the triggers:
-  apigw          API Gateway trigger (legacy)
-  function-url   Function URL
-  timer          timer trigger (Message defaults to the contact as JSON)
-  direct         direct invocation: the contact JSON itself (or --body)
-
-The default contact is {"Name":"John Smith","ContactInfo":"test@qq.com","Product":"mysql"}.
-
-Flags:
+Prints a sample event of a trigger: apigw (legacy API Gateway), function-url,
+timer (its Message is the contact), direct (the contact itself), ckafka and cmq
+(a record per contact), eventbridge (a CloudEvent; an EventList with --batch or
+several contacts). The contact is {"Name":"John Smith","ContactInfo":"test@qq.com",
+"Product":"mysql"}; --count N makes N numbered ones (John Smith 1, test1@qq.com...),
+N records or a {"Contacts":[...]} batch.
 `
 
 func runGenerateEvent(args []string, stdout, stderr io.Writer) error {
-	o := eventOptions{
-		contact: contact{Name: "John Smith", ContactInfo: "test@qq.com", Product: "mysql"},
-	}
-	fs := flag.NewFlagSet("scf-local generate-event", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), eventUsage)
-		fs.PrintDefaults()
-	}
+	o := eventFlags{contact: contact.Contact{Name: "John Smith", ContactInfo: "test@qq.com", Product: dbbrain.Product}, time: time.Now().UTC().Truncate(time.Second)}
+	fs := newFlags("generate-event", eventUsage, stderr)
 	fs.StringVar(&o.contact.Name, "name", o.contact.Name, "contact `name`")
 	fs.StringVar(&o.contact.ContactInfo, "email", o.contact.ContactInfo, "contact `email` (ContactInfo)")
 	fs.StringVar(&o.contact.Product, "product", o.contact.Product, "`product` the contact is for")
-	fs.Func("body", "raw request `body` instead of the contact JSON (apigw, function-url; JSON for direct)", func(s string) error {
-		o.body = &s
-		return nil
-	})
-	fs.StringVar(&o.method, "method", "POST", "HTTP `method` (apigw, function-url)")
+	fs.IntVar(&o.count, "count", 1, "`N` numbered contacts")
+	fs.BoolVar(&o.batch, "batch", false, "an EventList even for one event (eventbridge)")
+	fs.Func("body", "raw request `body` instead of the contact (apigw, function-url; JSON for direct)", func(s string) error { o.body = &s; return nil })
+	fs.StringVar(&o.method, "method", "POST", "HTTP `method`; GET puts the contact in the query string (apigw, function-url)")
 	fs.StringVar(&o.path, "path", "/contacts", "request `path` (apigw, function-url)")
-	fs.StringVar(&o.contentType, "content-type", "application/json", "content-type header (apigw, function-url)")
-	fs.Var(&o.query, "query", "query string entry `KEY=VALUE`, or KEY alone for a flag; repeatable (apigw, function-url)")
-	fs.BoolVar(&o.base64, "base64", false, "base64-encode the body and set isBase64Encoded (apigw)")
-	fs.StringVar(&o.triggerName, "trigger-name", "EveryDay", "timer trigger `name` (timer)")
-	fs.StringVar(&o.time, "time", "", "trigger `time`, RFC 3339 (timer; default now, UTC)")
-	fs.Func("message", "timer `argument` (timer; default the contact as JSON)", func(s string) error {
-		o.message = &s
+	fs.StringVar(&o.contentType, "content-type", "application/json", "`media type`; application/x-www-form-urlencoded sends a form (apigw, function-url)")
+	fs.Func("query", "query string entry `KEY=VALUE`, or KEY alone for a flag; repeatable (apigw, function-url)", func(s string) error {
+		k, v, hasValue := strings.Cut(s, "=")
+		if k == "" {
+			return errors.New("want KEY=VALUE or KEY")
+		}
+		if o.query == nil {
+			o.query = event.QueryString{}
+		}
+		addQuery(o.query, k, v, hasValue)
 		return nil
 	})
+	fs.BoolVar(&o.base64, "base64", false, "base64-encode the body and set isBase64Encoded (apigw)")
+	fs.StringVar(&o.trigger, "trigger-name", "EveryDay", "timer trigger `name` (timer)")
+	fs.Func("time", "event `time`, RFC 3339 (timer, cmq, eventbridge; default now)", func(s string) (err error) {
+		o.time, err = time.Parse(time.RFC3339, s)
+		return err
+	})
+	fs.Func("message", "timer `argument` (timer; default the contact)", func(s string) error { o.message = &s; return nil })
+	fs.StringVar(&o.topic, "topic", "dba-onboarding", "`topic` (ckafka, cmq)")
 
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		if help, _ := parseFlags(fs, args); help {
 			return nil
 		}
 		fs.Usage()
 		return usageError("generate-event: name the event type first")
 	}
-	kind := args[0]
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		// The flag package has already reported the error and the usage.
-		return &exitError{code: exitUsage}
-	}
-	if fs.NArg() > 0 {
-		return usageError("generate-event: unexpected argument %q", fs.Arg(0))
-	}
-
-	var event any
-	var err error
-	switch kind {
-	case "apigw":
-		event, err = apigwSample(o)
-	case "function-url":
-		event, err = functionURLSample(o)
-	case "timer":
-		event, err = timerSample(o)
-	case "direct":
-		event, err = directSample(o)
-	default:
-		fs.Usage()
-		return usageError("generate-event: unknown event type %q", kind)
-	}
-	if err != nil {
-		return &exitError{code: exitUsage, err: fmt.Errorf("generate-event %s: %w", kind, err)}
-	}
-	out, err := indentJSON(event)
-	if err != nil {
+	if help, err := parseFlags(fs, args[1:]); help || err != nil {
 		return err
 	}
-	_, err = stdout.Write(out)
+	if o.count < 1 {
+		return usageError("generate-event: --count must be at least 1")
+	}
+	ev, err := o.event(args[0])
+	if ev == nil && err == nil {
+		fs.Usage()
+		return usageError("generate-event: unknown event type %q", args[0])
+	} else if err != nil {
+		return usageError("generate-event %s: %w", args[0], err)
+	}
+	out, err := encode(ev, "  ")
+	if err == nil {
+		_, err = stdout.Write(out)
+	}
 	return err
 }
 
-// httpBody is the request body: --body as given, else the contact JSON.
-func httpBody(o eventOptions) (string, error) {
-	if o.body != nil {
-		return *o.body, nil
-	}
-	b, err := compactJSON(o.contact)
-	return string(b), err
-}
-
-func httpHeaders(o eventOptions, body, host string) map[string]string {
-	return map[string]string{
-		"accept":         "*/*",
-		"content-length": strconv.Itoa(len(body)),
-		"content-type":   o.contentType,
-		"host":           host,
-		"user-agent":     "curl/8.5.0",
-	}
-}
-
-func queryString(o eventOptions) map[string]any {
-	if o.query.values == nil {
-		return map[string]any{}
-	}
-	return o.query.values
-}
-
-func apigwSample(o eventOptions) (apigwEvent, error) {
-	body, err := httpBody(o)
-	if err != nil {
-		return apigwEvent{}, err
-	}
-	headers := httpHeaders(o, body, sampleServiceID+"-1250000000.gz.apigw.tencentcs.com")
-	headers["x-api-requestid"] = sampleRequestID
-	if o.base64 {
-		body = base64.StdEncoding.EncodeToString([]byte(body))
-	}
-	return apigwEvent{
-		RequestContext: apigwRequestContext{
-			ServiceID:  sampleServiceID,
-			Path:       o.path,
-			HTTPMethod: o.method,
-			RequestID:  sampleRequestID,
-			Identity:   apigwIdentity{SecretID: ""},
-			SourceIP:   sampleSourceIP,
-			Stage:      "release",
-		},
-		Headers:               headers,
-		Body:                  body,
-		IsBase64Encoded:       o.base64,
-		PathParameters:        map[string]string{},
-		QueryStringParameters: map[string]string{},
-		HeaderParameters:      map[string]string{},
-		StageVariables:        map[string]string{},
-		Path:                  o.path,
-		QueryString:           queryString(o),
-		HTTPMethod:            o.method,
-	}, nil
-}
-
-func functionURLSample(o eventOptions) (functionURLEvent, error) {
-	if o.base64 {
-		return functionURLEvent{}, errors.New("--base64 applies to apigw only")
-	}
-	body, err := httpBody(o)
-	if err != nil {
-		return functionURLEvent{}, err
-	}
-	headers := httpHeaders(o, body, "1250000000-abcdefgh-gz.scf.tencentcs.com")
-	headers["x-scf-remote-addr"] = sampleRemoteIP
-	return functionURLEvent{
-		Body:           body,
-		Headers:        headers,
-		HTTPMethod:     o.method,
-		Path:           o.path,
-		QueryString:    queryString(o),
-		StageVariables: map[string]string{},
-	}, nil
-}
-
-func timerSample(o eventOptions) (timerEvent, error) {
-	at := o.time
-	if at == "" {
-		at = time.Now().UTC().Truncate(time.Second).Format(time.RFC3339)
-	} else if _, err := time.Parse(time.RFC3339, at); err != nil {
-		return timerEvent{}, fmt.Errorf("--time: %w", err)
-	}
-	var msg string
-	if o.message != nil {
-		msg = *o.message
-	} else {
-		b, err := compactJSON(o.contact)
-		if err != nil {
-			return timerEvent{}, err
+func (o eventFlags) event(kind string) (any, error) {
+	contacts, request := []contact.Contact{o.contact}, any(o.contact)
+	if o.count > 1 {
+		contacts = nil
+		local, domain, _ := strings.Cut(o.contact.ContactInfo, "@")
+		for n := range o.count {
+			id := strconv.Itoa(n + 1)
+			contacts = append(contacts, contact.Contact{Name: o.contact.Name + " " + id, ContactInfo: local + id + "@" + domain, Product: o.contact.Product})
 		}
-		msg = string(b)
+		request = map[string][]contact.Contact{"Contacts": contacts}
 	}
-	return timerEvent{Type: "Timer", TriggerName: o.triggerName, Time: at, Message: msg}, nil
+	var kafka event.CKafkaEvent
+	var cmq event.CMQEvent
+	var bus event.EventList
+	for i, c := range contacts {
+		body, _ := encode(c, "") // strings only: cannot fail
+		kafka.Records = append(kafka.Records, event.CKafkaRecord{Ckafka: event.CKafkaMessage{
+			Topic: o.topic, Offset: event.Number(i), MsgKey: fmt.Sprintf("contact-%d", i+1), MsgBody: string(body)}})
+		uin, _ := strconv.ParseInt(scflocal.DefaultUin, 10, 64)
+		cmq.Records = append(cmq.Records, event.CMQRecord{CMQ: event.CMQMessage{
+			Type: "topic", TopicOwner: event.Number(uin), TopicName: o.topic, SubscriptionName: scflocal.DefaultFunctionName,
+			PublishTime: o.time.Format("2006-01-02T15:04:05.000Z"), MsgID: fmt.Sprintf("msg-%d", i+1), RequestID: sampleRequestID,
+			MsgBody: string(body), MsgTag: event.Tags{"onboarding"}}})
+		bus.Events = append(bus.Events, event.CloudEvent{
+			SpecVersion: "1.0", ID: fmt.Sprintf("13a3f42d-7258-4ada-da6d-%012d", i+1), Type: "hr:DBAJoined", Source: "hr.onboarding",
+			Subject: "qcs::eb:" + scflocal.DefaultRegion + ":uin/" + scflocal.DefaultUin + ":eventbusid/eb-onboarding",
+			Time:    json.RawMessage(strconv.Quote(strconv.FormatInt(o.time.UnixMilli(), 10))), Region: scflocal.DefaultRegion,
+			DataContentType: "application/json;charset=utf-8", Data: body})
+	}
+	switch kind {
+	case "apigw", "function-url":
+		return o.http(kind, request)
+	case "timer":
+		msg, _ := encode(request, "")
+		if o.message != nil {
+			msg = []byte(*o.message)
+		}
+		return event.TimerEvent{Type: "Timer", TriggerName: o.trigger, Time: o.time.Format(time.RFC3339), Message: string(msg)}, nil
+	case "direct":
+		if o.body != nil && !json.Valid([]byte(*o.body)) {
+			return nil, errors.New("--body must be JSON for a direct invocation")
+		} else if o.body != nil {
+			return json.RawMessage(*o.body), nil
+		}
+		return request, nil
+	case "ckafka":
+		return kafka, nil
+	case "cmq":
+		return cmq, nil
+	case "eventbridge":
+		if len(bus.Events) == 1 && !o.batch {
+			return bus.Events[0], nil
+		}
+		return bus, nil
+	}
+	return nil, nil
 }
 
-func directSample(o eventOptions) (any, error) {
-	if o.body == nil {
-		return o.contact, nil
+// http makes an HTTP event: the contact as JSON, as a form, or for GET in
+// the query string.
+func (o eventFlags) http(kind string, request any) (any, error) {
+	query := maps.Clone(o.query)
+	if query == nil {
+		query = event.QueryString{}
 	}
-	if !json.Valid([]byte(*o.body)) {
-		return nil, errors.New("--body must be JSON for a direct invocation")
+	form := strings.HasPrefix(o.contentType, "application/x-www-form-urlencoded")
+	get := strings.EqualFold(o.method, "GET")
+	values := url.Values{"Name": {o.contact.Name}, "ContactInfo": {o.contact.ContactInfo}, "Product": {o.contact.Product}}
+	var body string
+	switch {
+	case o.body != nil:
+		body = *o.body
+	case o.count > 1 && (form || get):
+		return nil, errors.New("a form or a query string carries one contact; use JSON for --count")
+	case get:
+		for k, v := range values {
+			query[k] = append(query[k], v...)
+		}
+	case form:
+		body = values.Encode()
+	default:
+		b, _ := encode(request, "") // strings only: cannot fail
+		body = string(b)
 	}
-	return json.RawMessage(*o.body), nil
+	headers := event.Headers{"accept": "*/*", "user-agent": "curl/8.5.0", "host": "1250000000-abcdefgh-gz.scf.tencentcs.com"}
+	if body != "" {
+		headers["content-length"], headers["content-type"] = strconv.Itoa(len(body)), o.contentType
+	}
+	if kind == "apigw" {
+		headers["host"] = "service-abcdefgh-1250000000.gz.apigw.tencentcs.com"
+	} else if o.base64 {
+		return nil, errors.New("--base64 applies to apigw only")
+	}
+	req := event.HTTPRequest{Method: o.method, Path: o.path, Headers: headers, Query: query, Body: body, IsBase64Encoded: o.base64}
+	return httpEvent(kind == "apigw", req, sampleRequestID, "1.2.3.4"), nil
 }
 
-// compactJSON encodes v without HTML escaping, as a client would send it.
-func compactJSON(v any) ([]byte, error) { return envelope.JSON(v) }
+// httpEvent is the event of an HTTP request: a Function URL's or, with apigw,
+// API Gateway's, which then carries the body base64-encoded when
+// r.IsBase64Encoded is set.
+func httpEvent(apigw bool, r event.HTTPRequest, requestID, sourceIP string) any {
+	if !apigw {
+		r.Headers["x-scf-remote-addr"] = sourceIP
+		return event.FunctionURLEvent{Body: r.Body, Headers: r.Headers, HTTPMethod: r.Method, Path: r.Path, QueryString: r.Query}
+	}
+	r.Headers["x-api-requestid"] = requestID
+	if r.IsBase64Encoded {
+		r.Body = base64.StdEncoding.EncodeToString([]byte(r.Body))
+	}
+	return event.APIGatewayEvent{
+		RequestContext: &event.APIGatewayRequestContext{ServiceID: "service-abcdefgh", Path: r.Path, HTTPMethod: r.Method,
+			RequestID: requestID, SourceIP: sourceIP, Stage: "release"},
+		Headers: r.Headers, Body: r.Body, IsBase64Encoded: event.FlexBool(r.IsBase64Encoded), Path: r.Path, QueryString: r.Query, HTTPMethod: r.Method,
+	}
+}
 
-// indentJSON is the printed form of an event: two-space indent, no HTML
-// escaping, trailing newline.
-func indentJSON(v any) ([]byte, error) {
+// addQuery adds an entry to a query string as the gateways give it: a
+// repeated key gives a list, a key without "=" true.
+func addQuery(q event.QueryString, k, v string, hasValue bool) {
+	if q[k] == nil {
+		q[k] = []string{}
+	}
+	if hasValue {
+		q[k] = append(q[k], v)
+	}
+}
+
+// encode is JSON as clients send it, without HTML escaping; with an indent,
+// the printed form of an event, with a trailing newline.
+func encode(v any, indent string) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return nil, err
+	enc.SetIndent("", indent)
+	err := enc.Encode(v)
+	if indent == "" {
+		return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
 	}
-	return b.Bytes(), nil
+	return b.Bytes(), err
 }

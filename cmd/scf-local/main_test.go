@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,6 +20,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 
+	"github.com/scf-dbbrain/addusercontact/internal/contact"
+	"github.com/scf-dbbrain/addusercontact/internal/event"
 	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
@@ -56,7 +60,8 @@ type outcome struct {
 
 func runCLI(t *testing.T, env map[string]string, stdin string, args ...string) outcome {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
+	var stderr testsupport.Buffer // written from several goroutines
 	getenv := func(k string) string { return env[k] }
 	err := run(t.Context(), append([]string{"scf-local"}, args...), getenv, strings.NewReader(stdin), &stdout, &stderr)
 	var reported bytes.Buffer
@@ -213,7 +218,13 @@ func TestInvokeFailures(t *testing.T) {
 			name:     "missing binary",
 			args:     []string{"--bin", filepath.Join(t.TempDir(), "absent")},
 			wantCode: exitFailure,
-			want:     []string{"no such file"},
+			want:     []string{"no such file", "make build-local"},
+		},
+		{
+			name:     "emulator state without emulator",
+			args:     []string{"--emulator-state", "x.json"},
+			wantCode: exitUsage,
+			want:     []string{"--emulator-state needs --emulator"},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,12 +272,19 @@ func TestGenerateEventGolden(t *testing.T) {
 		{"apigw-custom", []string{"apigw", "--method", "PUT", "--path", "/v1/contacts", "--name", "Li Lei", "--email", "li@example.com",
 			"--product", "redis", "--query", "a=1", "--query", "b=x", "--query", "b=y", "--query", "flag", "--base64"}},
 		{"function-url", []string{"function-url"}},
-		{"function-url-form", []string{"function-url", "--body", "Name=John+Smith&ContactInfo=test%40qq.com&Product=mysql",
+		{"function-url-get", []string{"function-url", "--method", "GET", "--query", "Action=AddUserContact"}},
+		{"function-url-form", []string{"function-url", "--content-type", "application/x-www-form-urlencoded"}},
+		{"function-url-body", []string{"function-url", "--body", "Name=John+Smith&ContactInfo=test%40qq.com&Product=mysql",
 			"--content-type", "application/x-www-form-urlencoded"}},
 		{"timer", []string{"timer", "--time", "2019-02-21T11:49:00Z"}},
 		{"timer-message", []string{"timer", "--time", "2019-02-21T11:49:00Z", "--trigger-name", "Hourly", "--message", "free text"}},
 		{"direct", []string{"direct"}},
+		{"direct-count", []string{"direct", "--count", "2"}},
 		{"direct-body", []string{"direct", "--body", `{"Name":"A","ContactInfo":"a@qq.com","Product":"mysql","Extra":[1,2]}`}},
+		{"ckafka", []string{"ckafka", "--count", "2", "--topic", "hr-events"}},
+		{"cmq", []string{"cmq", "--time", "2019-02-21T11:49:00Z"}},
+		{"eventbridge", []string{"eventbridge", "--time", "2021-03-11T02:42:39Z"}},
+		{"eventbridge-batch", []string{"eventbridge", "--batch", "--time", "2021-03-11T02:42:39Z", "--name", "张三", "--email", "zhangsan@qq.com"}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
 			o := runCLI(t, nil, "", append([]string{"generate-event"}, tc.args...)...)
@@ -287,11 +305,13 @@ func TestGenerateEventShapes(t *testing.T) {
 		kind string
 		keys []string
 	}{
-		{"apigw", []string{"requestContext", "headers", "body", "isBase64Encoded", "pathParameters", "queryStringParameters",
-			"headerParameters", "stageVariables", "path", "queryString", "httpMethod"}},
-		{"function-url", []string{"body", "headers", "httpMethod", "path", "queryString", "stageVariables"}},
+		{"apigw", []string{"requestContext", "headers", "body", "isBase64Encoded", "path", "httpMethod"}},
+		{"function-url", []string{"body", "headers", "httpMethod", "path"}},
 		{"timer", []string{"Type", "TriggerName", "Time", "Message"}},
 		{"direct", []string{"Name", "ContactInfo", "Product"}},
+		{"ckafka", []string{"Records"}},
+		{"cmq", []string{"Records"}},
+		{"eventbridge", []string{"specversion", "id", "type", "source", "subject", "time", "region", "datacontenttype", "data"}},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			o := runCLI(t, nil, "", "generate-event", tc.kind)
@@ -321,16 +341,149 @@ func TestGenerateEventShapes(t *testing.T) {
 	}
 }
 
-func TestParseEnv(t *testing.T) {
-	got, err := parseEnv(strings.NewReader("A=1\n  # c\nexport B='x y'\nC=\"q\"\nD=\nE==\n"))
+// Every generated event is read by the function's own decoder as the
+// trigger it names, carrying the contacts asked for.
+func TestGeneratedEventsDecode(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		source event.Source
+		names  []string
+	}{
+		{[]string{"apigw"}, event.APIGateway, []string{"John Smith"}},
+		{[]string{"apigw", "--base64", "--method", "GET"}, event.APIGateway, []string{"John Smith"}},
+		{[]string{"apigw", "--count", "2"}, event.APIGateway, []string{"John Smith 1", "John Smith 2"}},
+		{[]string{"function-url"}, event.FunctionURL, []string{"John Smith"}},
+		{[]string{"function-url", "--method", "GET", "--name", "张三"}, event.FunctionURL, []string{"张三"}},
+		{[]string{"function-url", "--content-type", "application/x-www-form-urlencoded"}, event.FunctionURL, []string{"John Smith"}},
+		{[]string{"timer"}, event.Timer, []string{"John Smith"}},
+		{[]string{"timer", "--count", "3"}, event.Timer, []string{"John Smith 1", "John Smith 2", "John Smith 3"}},
+		{[]string{"direct"}, event.Direct, []string{"John Smith"}},
+		{[]string{"ckafka", "--count", "3"}, event.CKafka, []string{"John Smith 1", "John Smith 2", "John Smith 3"}},
+		{[]string{"cmq", "--name", "Li Lei"}, event.CMQ, []string{"Li Lei"}},
+		{[]string{"eventbridge"}, event.EventBridge, []string{"John Smith"}},
+		{[]string{"eventbridge", "--batch"}, event.EventBridge, []string{"John Smith"}},
+		{[]string{"eventbridge", "--count", "2"}, event.EventBridge, []string{"John Smith 1", "John Smith 2"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			o := runCLI(t, nil, "", append([]string{"generate-event"}, tc.args...)...)
+			if o.code != 0 {
+				t.Fatalf("exit %d: %v\n%s", o.code, o.err, o.stderr)
+			}
+			ev, err := event.Decode([]byte(o.stdout))
+			if err != nil || ev.Source != tc.source {
+				t.Fatalf("Decode: source %s, err %v; want %s\n%s", ev.Source, err, tc.source, o.stdout)
+			}
+			requests := []contact.Params{ev.Request}
+			if tc.source.Records() {
+				requests = nil
+				for _, m := range ev.Messages {
+					if m.Err != nil {
+						t.Fatalf("%s: %v", m.Record, m.Err)
+					}
+					requests = append(requests, m.Params)
+				}
+			}
+			var names, emails []string
+			for _, p := range requests {
+				for _, c := range contactsOf(t, p) {
+					names, emails = append(names, c.Name), append(emails, c.ContactInfo)
+				}
+			}
+			if diff := cmp.Diff(tc.names, names); diff != "" {
+				t.Errorf("names (-want +got):\n%s", diff)
+			}
+			if len(tc.names) > 1 && emails[1] != "test2@qq.com" {
+				t.Errorf("emails %v are not numbered", emails)
+			}
+		})
+	}
+}
+
+// contactsOf reads a request's contact, or its {"Contacts":[...]} batch.
+func contactsOf(t *testing.T, p contact.Params) []contact.Contact {
+	t.Helper()
+	if p.Has("Contacts") {
+		var batch struct{ Contacts []contact.Contact }
+		if err := p.Decode(&batch, "the batch"); err != nil {
+			t.Fatal(err)
+		}
+		return batch.Contacts
+	}
+	var c contact.Contact
+	for name, dst := range map[string]*string{"Name": &c.Name, "ContactInfo": &c.ContactInfo, "Product": &c.Product} {
+		v, _, err := p.String(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		*dst = v
+	}
+	return []contact.Contact{c}
+}
+
+func TestGenerateEventRefuses(t *testing.T) {
+	for _, args := range [][]string{
+		{"nope"},
+		{"function-url", "--base64"},
+		{"function-url", "--method", "GET", "--count", "2"},
+		{"apigw", "--content-type", "application/x-www-form-urlencoded", "--count", "2"},
+		{"direct", "--body", "not json"},
+		{"direct", "--count", "0"},
+		{"timer", "--time", "yesterday"},
+		{"--name", "x"},
+	} {
+		if o := runCLI(t, nil, "", append([]string{"generate-event"}, args...)...); o.code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, o.code, exitUsage)
+		}
+	}
+}
+
+// After a function error the event is delivered again, up to --redeliver
+// times, on one warm instance; the last attempt decides the outcome.
+func TestInvokeRedeliver(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		event     string
+		redeliver int
+		code      int
+		attempts  int
+	}{
+		{"recovers", `{"mode":"flaky","fails":2}`, 3, exitOK, 3},
+		{"gives up", `{"mode":"flaky","fails":5}`, 1, exitFunctionError, 2},
+		{"timeouts", `{"mode":"sleep","sleep_ms":600000}`, 1, exitTimeout, 2},
+		{"success first", `{"mode":"flaky"}`, 2, exitOK, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := runCLI(t, nil, tc.event, "invoke", "--bin", fixtureBin, "--event", "-", "--timeout", "300ms", "--redeliver", strconv.Itoa(tc.redeliver))
+			if o.code != tc.code {
+				t.Fatalf("exit %d, want %d (err %v)\nstderr:\n%s", o.code, tc.code, o.err, o.stderr)
+			}
+			if got := strings.Count(o.stderr, "START RequestId:"); got != tc.attempts {
+				t.Errorf("%d invocations, want %d:\n%s", got, tc.attempts, o.stderr)
+			}
+			if got := strings.Count(o.stderr, "scf-local: redelivering the event"); got != tc.attempts-1 {
+				t.Errorf("%d redeliveries reported, want %d", got, tc.attempts-1)
+			}
+			final := map[int]string{exitOK: "success", exitFunctionError: "function error", exitTimeout: "timed out"}[tc.code]
+			if want := fmt.Sprintf("attempt %d of at most %d: %s\n", tc.attempts, tc.redeliver+1, final); !strings.Contains(o.stderr, want) {
+				t.Errorf("stderr lacks %q:\n%s", want, o.stderr)
+			}
+			if wantOut := map[bool]string{true: tc.event + "\n", false: ""}[tc.code == exitOK]; o.stdout != wantOut {
+				t.Errorf("stdout %q, want %q", o.stdout, wantOut)
+			}
+		})
+	}
+}
+
+func TestReadEnvFile(t *testing.T) {
+	got, err := readEnvFile(writeFile(t, "a.env", "\uFEFFA=1\n  # c\nexport B='x y'\nC=\"q\"\nD=\nE==\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := [][2]string{{"A", "1"}, {"B", "x y"}, {"C", "q"}, {"D", ""}, {"E", "="}}
+	want := map[string]string{"A": "1", "B": "x y", "C": "q", "D": "", "E": "="}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	_, err = parseEnv(strings.NewReader("OK=1\nSECRETVALUE\n"))
+	_, err = readEnvFile(writeFile(t, "b.env", "OK=1\nSECRETVALUE\n"))
 	if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), "SECRETVALUE") {
 		t.Errorf("bad line: err = %v, want the line number and not its content", err)
 	}
@@ -346,5 +499,38 @@ func TestExitCode(t *testing.T) {
 	}
 	if code := exitCode(errors.New("x"), &buf); code != exitFailure || buf.String() != "scf-local: x\n" {
 		t.Errorf("plain error: %d %q", code, buf.String())
+	}
+}
+
+// The documented exit statuses reach the caller of the built binary, as
+// make's tools target builds it (go run would turn them all into 1).
+func TestBinaryExitStatuses(t *testing.T) {
+	bin, err := testsupport.Build(".", filepath.Join(t.TempDir(), "scf-local"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args  []string
+		stdin string
+		want  int
+	}{
+		{[]string{"generate-event", "timer"}, "", exitOK},
+		{[]string{"invoke", "--bin", filepath.Join(t.TempDir(), "absent")}, "", exitFailure},
+		{[]string{"generate-event", "nope"}, "", exitUsage},
+		{[]string{"invoke", "--bin", fixtureBin, "--event", "-"}, `{"mode":"error","message":"x"}`, exitFunctionError},
+		{[]string{"invoke", "--bin", fixtureBin, "--event", "-", "--timeout", "300ms"}, `{"mode":"sleep","sleep_ms":600000}`, exitTimeout},
+	} {
+		cmd := exec.CommandContext(t.Context(), bin, tc.args...)
+		cmd.Stdin = strings.NewReader(tc.stdin)
+		err := cmd.Run()
+		code := 0
+		if exitErr := (*exec.ExitError)(nil); errors.As(err, &exitErr) {
+			code = exitErr.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.want {
+			t.Errorf("%v: exit status %d, want %d", tc.args, code, tc.want)
+		}
 	}
 }

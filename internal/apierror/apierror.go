@@ -1,23 +1,22 @@
-// Package apierror is the one error type of this function.
+// Package apierror is the one error type of this project.
 //
-// Its Kind is a Tencent Cloud API error code ("InvalidParameterValue",
-// "AuthFailure.SignatureExpire", ...), so an error raised here and one answered
-// by DBbrain travel the same way and reach the caller in the same envelope.
-// One table maps every code to the HTTP status an HTTP trigger answers with,
-// and one list says which codes a retry can fix.
+// Its kind is a Tencent Cloud API error code ("InvalidParameterValue",
+// "AuthFailure.SignatureExpire", ...), so an error raised by the function, one
+// answered by DBbrain and one answered by the local emulator travel the same
+// way and reach the caller in the same envelope. What a code means for an
+// HTTP caller is the handler's business, not this package's.
 package apierror
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// Codes raised by this function. Codes answered by DBbrain are passed through
-// unchanged; these are the ones the function itself produces, all documented
-// in the README.
+// Codes raised here or passed through from DBbrain; the README documents
+// each.
 const (
 	AuthFailure              = "AuthFailure"
 	FailedOperation          = "FailedOperation"
@@ -29,11 +28,19 @@ const (
 	NoSuchVersion            = "NoSuchVersion"
 	RequestLimitExceeded     = "RequestLimitExceeded"
 	RequestSizeLimitExceeded = "RequestSizeLimitExceeded"
+	ResourceNotFound         = "ResourceNotFound"
 	ServiceUnavailable       = "ServiceUnavailable"
 	UnauthorizedOperation    = "UnauthorizedOperation"
 	UnknownParameter         = "UnknownParameter"
 	UnsupportedOperation     = "UnsupportedOperation"
 	UnsupportedRegion        = "UnsupportedRegion"
+
+	// The AuthFailure sub-codes a signature check answers.
+	InvalidAuthorization = "AuthFailure.InvalidAuthorization"
+	SignatureFailure     = "AuthFailure.SignatureFailure"
+	SignatureExpire      = "AuthFailure.SignatureExpire"
+	SecretIDNotFound     = "AuthFailure.SecretIdNotFound"
+	TokenFailure         = "AuthFailure.TokenFailure"
 
 	// InvalidConfiguration means the function's own environment variables
 	// are wrong: a deployment fault that no retry of the event can fix.
@@ -51,10 +58,9 @@ const (
 type Error struct {
 	// Code is the Tencent Cloud error code, the error's kind.
 	Code string
-	// Message is the human-readable text; it never contains a secret and
-	// never echoes an email address back in full.
+	// Message is the human-readable text; it never contains a secret.
 	Message string
-	// RequestID is DBbrain's RequestId when DBbrain answered, else empty.
+	// RequestID is the answering service's RequestId, else empty.
 	RequestID string
 	// Err is the underlying cause, if any.
 	Err error
@@ -89,26 +95,10 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// MaxMessage bounds a message as it leaves the function, in an answer or a
-// log line: no input can make either grow without bound.
-const MaxMessage = 2048
-
-// Clip cuts msg to MaxMessage bytes at a character boundary.
-func Clip(msg string) string {
-	if len(msg) <= MaxMessage {
-		return msg
-	}
-	cut := MaxMessage
-	for cut > 0 && !utf8.RuneStart(msg[cut]) {
-		cut--
-	}
-	return msg[:cut] + "…"
-}
-
-// As returns the *Error in err's chain, or, for any other error, an
-// InternalError that keeps err as its cause: every failure leaves the
-// function with a code.
-func As(err error) *Error {
+// From returns the *Error in err's chain or, for any other error, makes an
+// InternalError that keeps err as its cause: every failure leaves with a
+// code. It returns nil for nil.
+func From(err error) *Error {
 	if err == nil {
 		return nil
 	}
@@ -124,58 +114,15 @@ func CodeOf(err error) string {
 	if err == nil {
 		return ""
 	}
-	return As(err).Code
+	return From(err).Code
 }
 
-// family is a code's first segment: "AuthFailure.SignatureExpire" belongs to
-// "AuthFailure". Tencent Cloud adds sub-codes freely, so every rule below is
-// written for the family.
-func family(code string) string {
-	if i := strings.IndexByte(code, '.'); i >= 0 {
-		return code[:i]
-	}
-	return code
-}
-
-// statusOf is the one table from error code family to HTTP status. It is a
-// switch rather than a map so that no package-level state can be changed.
-func statusOf(fam string) (int, bool) {
-	switch fam {
-	case InvalidParameter, InvalidParameterValue, MissingParameter, UnknownParameter,
-		InvalidAction, NoSuchVersion, UnsupportedRegion:
-		return http.StatusBadRequest, true
-	case AuthFailure:
-		return http.StatusUnauthorized, true
-	case UnauthorizedOperation:
-		return http.StatusForbidden, true
-	case UnsupportedOperation:
-		return http.StatusMethodNotAllowed, true
-	case FailedOperation:
-		return http.StatusConflict, true
-	case RequestSizeLimitExceeded:
-		return http.StatusRequestEntityTooLarge, true
-	case RequestLimitExceeded:
-		return http.StatusTooManyRequests, true
-	case InternalError:
-		return http.StatusInternalServerError, true
-	}
-	return 0, false
-}
-
-// HTTPStatus returns the status an HTTP trigger answers with for code. The
-// empty code is success. Codes not in the table are upstream or network
-// failures: 502, or 504 for a deadline.
-func HTTPStatus(code string) int {
-	switch code {
-	case "":
-		return http.StatusOK
-	case DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	}
-	if s, ok := statusOf(family(code)); ok {
-		return s
-	}
-	return http.StatusBadGateway
+// Family is a code's first segment: "AuthFailure.SignatureExpire" belongs
+// to "AuthFailure". Tencent Cloud adds sub-codes freely, so rules are
+// written for families.
+func Family(code string) string {
+	fam, _, _ := strings.Cut(code, ".")
+	return fam
 }
 
 // Retryable reports whether a later attempt of the same request can succeed
@@ -191,9 +138,45 @@ func Retryable(code string) bool {
 		// until someone redeploys.
 		return false
 	}
-	switch family(code) {
+	switch Family(code) {
 	case RequestLimitExceeded, InternalError, ServiceUnavailable:
 		return true
 	}
 	return false
+}
+
+// MaxMessage bounds a message as it leaves the function, in an answer or a
+// log line: no input can make either grow without bound.
+const MaxMessage = 2048
+
+// Clip cuts s to at most n bytes at a character boundary, marking the cut
+// with "…". It is the project's one truncation rule, so that no message can
+// end in half a UTF-8 character.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// ClipRunes cuts s to at most n characters, marking the cut with "…".
+func ClipRunes(s string, n int) string {
+	i := 0
+	for at := range s {
+		if i == n {
+			return s[:at] + "…"
+		}
+		i++
+	}
+	return s
+}
+
+// Quote renders text that came from a caller for a message: quoted, and cut
+// to 40 characters so that a hostile value cannot flood an answer or a log.
+func Quote(s string) string {
+	return strconv.Quote(ClipRunes(s, 40))
 }

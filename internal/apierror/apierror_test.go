@@ -3,59 +3,28 @@ package apierror
 import (
 	"errors"
 	"fmt"
-	"net/http"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
-
-func TestHTTPStatus(t *testing.T) {
-	for code, want := range map[string]int{
-		"":                                      http.StatusOK,
-		InvalidParameter:                        400,
-		"InvalidParameterValue.TooLong":         400,
-		MissingParameter:                        400,
-		UnknownParameter:                        400,
-		InvalidAction:                           400,
-		NoSuchVersion:                           400,
-		UnsupportedRegion:                       400,
-		"AuthFailure.SignatureExpire":           401,
-		AuthFailure:                             401,
-		UnauthorizedOperation:                   403,
-		UnsupportedOperation:                    405,
-		FailedOperation:                         409,
-		RequestSizeLimitExceeded:                413,
-		"RequestLimitExceeded.UinLimitExceeded": 429,
-		InternalError:                           500,
-		InvalidConfiguration:                    500,
-		ServiceUnavailable:                      502,
-		NetworkError:                            502,
-		ParseJSONError:                          502,
-		HTTPStatusCodeError:                     502,
-		"SomethingNew":                          502,
-		DeadlineExceeded:                        504,
-	} {
-		if got := HTTPStatus(code); got != want {
-			t.Errorf("HTTPStatus(%q) = %d, want %d", code, got, want)
-		}
-	}
-}
 
 func TestRetryable(t *testing.T) {
 	for code, want := range map[string]bool{
 		RequestLimitExceeded: true,
 		"RequestLimitExceeded.GlobalRegionUinLimitExceeded": true,
-		InternalError:                 true,
-		"InternalError.DBError":       true,
-		ServiceUnavailable:            true,
-		NetworkError:                  true,
-		DeadlineExceeded:              true,
-		InvalidConfiguration:          false,
-		FailedOperation:               false,
-		AuthFailure:                   false,
-		"AuthFailure.SignatureExpire": false,
-		InvalidParameterValue:         false,
-		ParseJSONError:                false,
-		HTTPStatusCodeError:           false,
-		"":                            false,
+		InternalError:           true,
+		"InternalError.DBError": true,
+		ServiceUnavailable:      true,
+		NetworkError:            true,
+		DeadlineExceeded:        true,
+		InvalidConfiguration:    false,
+		FailedOperation:         false,
+		AuthFailure:             false,
+		SignatureExpire:         false,
+		InvalidParameterValue:   false,
+		ParseJSONError:          false,
+		HTTPStatusCodeError:     false,
+		"":                      false,
 	} {
 		if got := Retryable(code); got != want {
 			t.Errorf("Retryable(%q) = %v, want %v", code, got, want)
@@ -63,11 +32,11 @@ func TestRetryable(t *testing.T) {
 	}
 }
 
-func TestAsAndIs(t *testing.T) {
+func TestFromAndIs(t *testing.T) {
 	base := New(MissingParameter, "Name is required")
 	wrapped := fmt.Errorf("decoding: %w", base)
-	if got := As(wrapped); got != base {
-		t.Fatalf("As lost the error: %v", got)
+	if got := From(wrapped); got != base {
+		t.Fatalf("From lost the error: %v", got)
 	}
 	if !errors.Is(wrapped, New(MissingParameter, "")) {
 		t.Error("errors.Is does not match by code")
@@ -76,14 +45,35 @@ func TestAsAndIs(t *testing.T) {
 		t.Error("errors.Is matched another code")
 	}
 	plain := errors.New("boom")
-	if got := As(plain); got.Code != InternalError || !errors.Is(got, plain) {
-		t.Errorf("As(plain) = %#v", got)
+	if got := From(plain); got.Code != InternalError || !errors.Is(got, plain) {
+		t.Errorf("From(plain) = %#v", got)
 	}
-	if As(nil) != nil || CodeOf(nil) != "" {
+	if From(nil) != nil || CodeOf(nil) != "" {
 		t.Error("nil must stay nil")
 	}
 	e := &Error{Code: InternalError, Message: "x", RequestID: "r-1"}
 	if got, want := e.Error(), "InternalError: x (RequestId r-1)"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if Family(SignatureExpire) != AuthFailure || Family(AuthFailure) != AuthFailure {
+		t.Error("Family")
+	}
+}
+
+func TestTruncationKeepsCharactersWhole(t *testing.T) {
+	s := strings.Repeat("张", 100)
+	for n := range 20 {
+		if got := Clip(s, n); !utf8.ValidString(got) || len(got) > n+len("…") {
+			t.Errorf("Clip(%d) = %q", n, got)
+		}
+	}
+	if got := ClipRunes("张三李四", 2); got != "张三…" {
+		t.Errorf("ClipRunes = %q", got)
+	}
+	if got := ClipRunes("ab", 2); got != "ab" {
+		t.Errorf("ClipRunes kept-whole = %q", got)
+	}
+	if got := Quote(strings.Repeat("x", 50)); got != `"`+strings.Repeat("x", 40)+`…"` {
+		t.Errorf("Quote = %s", got)
 	}
 }

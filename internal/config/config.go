@@ -1,8 +1,6 @@
-// Package config reads the function's settings from its environment.
-//
-// Settings are read again on every invocation (it costs a few lookups):
-// SCF sets each invocation's environment just before the handler runs, and a
-// local runner may pass settings only that way.
+// Package config is the function's configuration, read once per process
+// from its environment, and its credentials, found afresh on every
+// invocation.
 package config
 
 import (
@@ -17,8 +15,7 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 )
 
-// Environment variables and their defaults; the README's configuration
-// table lists the same.
+// Environment variables; the README's configuration table lists the same.
 const (
 	EnvRegion      = "DBBRAIN_REGION"
 	EnvEndpoint    = "DBBRAIN_ENDPOINT"
@@ -27,20 +24,23 @@ const (
 	EnvMargin      = "DBBRAIN_DEADLINE_MARGIN"
 	EnvLogLevel    = "LOG_LEVEL"
 
-	DefaultRegion      = "ap-guangzhou"
-	DefaultRPS         = 20
 	DefaultConcurrency = 10
 	DefaultMargin      = 500 * time.Millisecond
+	// MaxRPS bounds DBBRAIN_RPS: well above any account's limit, low enough
+	// that a typo cannot turn the pacer off.
+	MaxRPS = 1000
 )
 
 // Config is the function's configuration.
 type Config struct {
-	Region      string           // DBbrain region, and the only Region parameter accepted.
-	Endpoint    dbbrain.Endpoint // Where calls go.
-	RPS         float64          // Calls per second for the whole process.
-	Concurrency int              // Calls in flight at once within a batch.
-	Margin      time.Duration    // Time kept free before the deadline.
-	LogLevel    slog.Level       // The lowest level logged.
+	Region   string           // DBbrain region, and the only Region parameter accepted.
+	Endpoint dbbrain.Endpoint // Where calls go.
+	// RPS is the ceiling of the adaptive pace, in calls per second for the
+	// whole process.
+	RPS         float64
+	Concurrency int           // Calls in flight at once within a batch.
+	Margin      time.Duration // Time kept free before the deadline.
+	LogLevel    slog.Level    // The lowest level logged.
 }
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
@@ -49,15 +49,15 @@ var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 // InternalError.InvalidConfiguration *apierror.Error naming the variable.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		Region:      DefaultRegion,
-		RPS:         DefaultRPS,
+		Region:      dbbrain.DefaultRegion,
+		RPS:         dbbrain.RateLimit,
 		Concurrency: DefaultConcurrency,
 		Margin:      DefaultMargin,
 		LogLevel:    slog.LevelInfo,
 	}
 	if v := strings.TrimSpace(getenv(EnvRegion)); v != "" {
 		if !regionPattern.MatchString(v) {
-			return Config{}, invalid(EnvRegion, v, "a region such as ap-guangzhou")
+			return Config{}, invalid(EnvRegion, v, "a region such as "+dbbrain.DefaultRegion)
 		}
 		c.Region = v
 	}
@@ -68,8 +68,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Endpoint = ep
 	if v := strings.TrimSpace(getenv(EnvRPS)); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f <= 0 || f > 1000 {
-			return Config{}, invalid(EnvRPS, v, "a number of requests per second above 0 (DBbrain allows 20)")
+		if err != nil || !(f > 0 && f <= MaxRPS) {
+			return Config{}, invalid(EnvRPS, v, fmt.Sprintf("a number of calls per second greater than 0 and at most %d (DBbrain allows %d per account)", MaxRPS, dbbrain.RateLimit))
 		}
 		c.RPS = f
 	}
@@ -96,10 +96,7 @@ func Load(getenv func(string) string) (Config, error) {
 }
 
 func invalid(name, value, want string) error {
-	if len(value) > 40 {
-		value = value[:40] + "…"
-	}
-	return apierror.New(apierror.InvalidConfiguration, "%s is %s; it must be %s", name, strconv.Quote(value), want)
+	return apierror.New(apierror.InvalidConfiguration, "%s is %s; it must be %s", name, apierror.Quote(value), want)
 }
 
 // String renders the configuration for the start-up log line.

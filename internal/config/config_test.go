@@ -46,15 +46,27 @@ func TestInvalid(t *testing.T) {
 		"path":         {EnvEndpoint: "http://127.0.0.1:9000/api"},
 		EnvRPS:         {EnvRPS: "fast"},
 		"zero rps":     {EnvRPS: "0"},
+		"huge rps":     {EnvRPS: "1001"},
 		EnvConcurrency: {EnvConcurrency: "0"},
 		EnvMargin:      {EnvMargin: "-1s"},
 		EnvLogLevel:    {EnvLogLevel: "loud"},
 	} {
 		_, err := Load(env(m))
-		if e := apierror.As(err); e == nil || e.Code != apierror.InvalidConfiguration {
+		if e := apierror.From(err); e == nil || e.Code != apierror.InvalidConfiguration {
 			t.Errorf("%s: got %v", name, err)
 		} else if !strings.Contains(e.Message, "DBBRAIN_") && !strings.Contains(e.Message, "LOG_LEVEL") {
 			t.Errorf("%s: message does not name the variable: %s", name, e.Message)
 		}
+	}
+}
+
+// The RPS message names the real range.
+func TestRPSRangeIsNamed(t *testing.T) {
+	_, err := Load(env(map[string]string{EnvRPS: "0"}))
+	if !strings.Contains(err.Error(), "greater than 0 and at most 1000") {
+		t.Errorf("got %v", err)
+	}
+	if _, err := Load(env(map[string]string{EnvRPS: "1000"})); err != nil {
+		t.Errorf("1000 refused: %v", err)
 	}
 }

@@ -1,77 +1,59 @@
 // Package contact is the DBbrain alert contact: its fields, the rules each
 // must follow, and the decoding of an AddUserContact request (one contact or
-// a batch) from request parameters.
+// a batch) from its parameters, whatever carried them.
 //
-// The rules are struct tags checked by go-playground/validator, with one
-// custom tag for the name's character set. They follow the API page where
-// its examples agree with it, and the examples where they do not: the page
-// says names are letters, digits and "_", yet its own example is
-// "John Smith", and the 2021-05-27 version of the API allows letters of any
-// script, spaces and some punctuation, so "张三" must pass too.
+// The rules are struct tags checked by go-playground/validator, with custom
+// tags for the name's character set and aliases built from the API's facts in
+// package dbbrain. They follow the API page where its examples agree with it,
+// and the examples where they do not: the page says names are letters, digits
+// and "_", yet its own example is "John Smith", and the 2021-05-27 version of
+// the API allows letters of any script, spaces and some punctuation, so
+// "张三" must pass too.
 package contact
 
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
 
-	"github.com/scf-dbbrain/addusercontact/internal/redact"
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 )
 
-// Limits and fixed values of the API.
-const (
-	// Product is the only product AddUserContact accepts.
-	Product = "mysql"
-	// MinNameLen and MaxNameLen bound a name, in characters (runes).
-	MinNameLen = 2
-	MaxNameLen = 60
-	// MaxEmailLen is the longest address SMTP can carry (RFC 5321).
-	MaxEmailLen = 254
-	// NamePunctuation lists the punctuation a name may hold besides letters,
-	// digits and spaces: the 2021-05-27 API's set plus ".".
-	NamePunctuation = "_-.!@#$%^&*()+=（）"
-)
+// NamePunctuation lists the punctuation a name may hold besides letters,
+// digits and spaces: the 2021-05-27 API's set plus ".".
+const NamePunctuation = "_-.!@#$%^&*()+=（）"
 
 // Contact is one alert contact as AddUserContact takes it.
 type Contact struct {
-	Name        string `json:"Name" validate:"required,min=2,max=60,startsnotwith=_,contactname"`     // The contact name, unique per account.
-	ContactInfo string `json:"ContactInfo" validate:"required,max=254,startsnotwith=_,visible,email"` // The contact's email address.
-	Product     string `json:"Product" validate:"required,eq=mysql"`                                  // Always "mysql".
+	Name        string `json:"Name" validate:"required,namelen,startsnotwith=_,contactname"`           // The contact name, unique per account.
+	ContactInfo string `json:"ContactInfo" validate:"required,emaillen,startsnotwith=_,visible,email"` // The contact's email address.
+	Product     string `json:"Product" validate:"required,product"`                                    // Always dbbrain.Product.
 }
 
-// LogValue keeps the email masked whenever a Contact is logged.
-func (c Contact) LogValue() slog.Value {
-	return slog.GroupValue(
-		// A name may itself be shaped like an address.
-		slog.String("name", redact.Emails(c.Name)),
-		slog.String("email", redact.Email(c.ContactInfo)),
-	)
-}
-
-// Validator checks contacts against the struct tags above. It is safe for
-// concurrent use; build one per process, since building caches reflection.
-type Validator struct {
+// Decoder decodes requests into contacts and checks every field against the
+// rules. It is safe for concurrent use; build one per process, since building
+// caches reflection.
+type Decoder struct {
 	v *validator.Validate
 }
 
-// NewValidator returns a Validator with the custom "contactname" tag.
-func NewValidator() (*Validator, error) {
+// NewDecoder returns a Decoder with the custom tags and the aliases that
+// carry the API's limits.
+func NewDecoder() (*Decoder, error) {
 	v := validator.New(validator.WithRequiredStructEnabled())
-	if err := v.RegisterValidation("contactname", func(fl validator.FieldLevel) bool {
-		return badNameRune(fl.Field().String()) < 0
-	}); err != nil {
-		return nil, fmt.Errorf("registering the contactname rule: %w", err)
+	v.RegisterAlias("namelen", fmt.Sprintf("min=%d,max=%d", dbbrain.MinNameLen, dbbrain.MaxNameLen))
+	v.RegisterAlias("emaillen", fmt.Sprintf("max=%d", dbbrain.MaxEmailLen))
+	v.RegisterAlias("product", "eq="+dbbrain.Product)
+	for tag, bad := range map[string]func(string) rune{"contactname": badNameRune, "visible": invisibleRune} {
+		if err := v.RegisterValidation(tag, func(fl validator.FieldLevel) bool { return bad(fl.Field().String()) < 0 }); err != nil {
+			return nil, fmt.Errorf("registering the %s rule: %w", tag, err)
+		}
 	}
-	if err := v.RegisterValidation("visible", func(fl validator.FieldLevel) bool {
-		return invisibleRune(fl.Field().String()) < 0
-	}); err != nil {
-		return nil, fmt.Errorf("registering the visible rule: %w", err)
-	}
-	return &Validator{v: v}, nil
+	return &Decoder{v: v}, nil
 }
 
 // badNameRune returns the first rune a name may not hold, or -1.
@@ -101,23 +83,23 @@ func invisibleRune(s string) rune {
 	return -1
 }
 
-// problems returns one plain-words sentence per failing field, in field
-// order. Values are never echoed whole: a response may be logged by the
-// caller, and the email is personal data.
-func (v *Validator) problems(c Contact) []string {
-	err := v.v.Struct(c)
-	if err == nil {
-		return nil
-	}
+// ruleProblems returns, per field, the plain-words sentence for each rule c
+// breaks, in field order. Values are never echoed whole: an answer may be
+// logged by the caller, and the email is personal data.
+func (d *Decoder) ruleProblems(c Contact) (fields []string, msgs []string) {
+	err := d.v.Struct(c)
 	var fieldErrs validator.ValidationErrors
+	if err == nil {
+		return nil, nil
+	}
 	if !errors.As(err, &fieldErrs) {
-		return []string{"the contact could not be validated: " + err.Error()}
+		return []string{""}, []string{"the contact could not be validated: " + err.Error()}
 	}
-	out := make([]string, 0, len(fieldErrs))
 	for _, fe := range fieldErrs {
-		out = append(out, describe(fe, c))
+		fields = append(fields, fe.Field())
+		msgs = append(msgs, describe(fe, c))
 	}
-	return out
+	return fields, msgs
 }
 
 func describe(fe validator.FieldError, c Contact) string {
@@ -125,11 +107,10 @@ func describe(fe validator.FieldError, c Contact) string {
 	switch fe.Tag() {
 	case "required":
 		return fmt.Sprintf("%s must not be empty", f)
-	case "min", "max":
-		if f == "Name" {
-			return fmt.Sprintf("Name must be %d to %d characters long (it has %d)", MinNameLen, MaxNameLen, len([]rune(c.Name)))
-		}
-		return fmt.Sprintf("%s must be at most %s characters long", f, fe.Param())
+	case "namelen":
+		return fmt.Sprintf("Name must be %d to %d characters long (it has %d)", dbbrain.MinNameLen, dbbrain.MaxNameLen, utf8.RuneCountInString(c.Name))
+	case "emaillen":
+		return fmt.Sprintf("%s must be at most %d characters long", f, dbbrain.MaxEmailLen)
 	case "startsnotwith":
 		return fmt.Sprintf("%s must not start with %q", f, fe.Param())
 	case "contactname":
@@ -138,8 +119,8 @@ func describe(fe validator.FieldError, c Contact) string {
 		return fmt.Sprintf("%s may not contain spaces, control or invisible characters; it contains %q", f, invisibleRune(c.ContactInfo))
 	case "email":
 		return fmt.Sprintf("%s must be an email address such as name@example.com", f)
-	case "eq":
-		return fmt.Sprintf("%s must be %q, the only product AddUserContact supports", f, fe.Param())
+	case "product":
+		return fmt.Sprintf("%s must be %q, the only product AddUserContact supports", f, dbbrain.Product)
 	}
 	return fmt.Sprintf("%s breaks the rule %q", f, fe.Tag())
 }

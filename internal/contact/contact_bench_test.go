@@ -4,14 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-
-	"github.com/scf-dbbrain/addusercontact/internal/params"
 )
 
-// BenchmarkParse decodes and validates requests already parsed into
+// BenchmarkDecode decodes and validates requests already parsed into
 // parameters: one contact (ASCII and Chinese names) and batches.
-func BenchmarkParse(b *testing.B) {
-	v, err := NewValidator()
+func BenchmarkDecode(b *testing.B) {
+	v, err := NewDecoder()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -25,20 +23,20 @@ func BenchmarkParse(b *testing.B) {
 		{"batch-100", benchBatch(100), 100},
 		{"batch-1000", benchBatch(MaxBatch), MaxBatch},
 	} {
-		o, err := params.Parse([]byte(c.body), "the event")
+		o, err := ParseJSON([]byte(c.body), "the event")
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.Run(c.name, func(b *testing.B) {
 			// Checked once outside the loop, so that the benchmark cannot
 			// silently measure a rejection.
-			req, err := v.Parse(o, "ap-guangzhou")
+			req, err := v.Decode(o, "ap-guangzhou")
 			if valid := benchValid(req, err); valid != c.items {
 				b.Fatalf("%d valid items, want %d (err %v)", valid, c.items, err)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = v.Parse(o, "ap-guangzhou")
+				_, _ = v.Decode(o, "ap-guangzhou")
 			}
 		})
 	}

@@ -7,25 +7,24 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
-	"github.com/scf-dbbrain/addusercontact/internal/params"
 )
 
-func newValidator(t *testing.T) *Validator {
+func newValidator(t *testing.T) *Decoder {
 	t.Helper()
-	v, err := NewValidator()
+	v, err := NewDecoder()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
 }
 
-func parse(t *testing.T, v *Validator, body string) (Request, error) {
+func parse(t *testing.T, v *Decoder, body string) (Request, error) {
 	t.Helper()
-	o, err := params.Parse([]byte(body), "the event")
+	o, err := ParseJSON([]byte(body), "the event")
 	if err != nil {
 		return Request{}, err
 	}
-	return v.Parse(o, "ap-guangzhou")
+	return v.Decode(o, "ap-guangzhou")
 }
 
 func TestOfficialExamplesPass(t *testing.T) {
@@ -96,10 +95,12 @@ func TestRejects(t *testing.T) {
 		{"contacts not list", `{"Contacts":{}}`, apierror.InvalidParameter, []string{"Contacts must be a list"}},
 		{"empty batch", `{"Contacts":[]}`, apierror.InvalidParameterValue, []string{"1 to 1000", "holds 0"}},
 		{"batch unknown", `{"Contacts":[{}],"Foo":1}`, apierror.UnknownParameter, []string{`"Foo"`}},
+		{"missing name and bad email at once", `{"ContactInfo":"bad"}`, apierror.MissingParameter, []string{"Name is required", "ContactInfo must be an email address"}},
+		{"wrong type and other rules at once", `{"Name":7,"ContactInfo":"bad","Product":"redis"}`, apierror.InvalidParameter, []string{"Name must be a string", "ContactInfo must be an email address", `Product must be "mysql"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parse(t, v, tc.body)
-			e := apierror.As(err)
+			e := apierror.From(err)
 			if e == nil {
 				t.Fatalf("accepted %s", tc.body)
 			}

@@ -3,19 +3,14 @@ package contact
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
-	"github.com/scf-dbbrain/addusercontact/internal/params"
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 )
 
-// API identity that the common parameters must match when given.
-const (
-	Action  = "AddUserContact"
-	Version = "2019-10-16"
-)
-
-// MaxBatch is the most contacts one invocation may carry.
+// MaxBatch is the most contacts one request may carry.
 const MaxBatch = 1000
 
 // fieldNames are a contact's parameters, commonNames the API 3.0 common
@@ -27,8 +22,8 @@ func commonNames() []string { return []string{"Action", "Version", "Region"} }
 // Item is one contact of a request: either a valid Contact or the reason it
 // is not one.
 type Item struct {
-	// Name is the name as given (trimmed), for reporting; empty when the
-	// Name member was missing or not a string.
+	// Name is the name as given (trimmed, cut to the longest valid name),
+	// for reporting; empty when the Name member was missing or not a string.
 	Name string
 	// Contact is set when Err is nil.
 	Contact Contact
@@ -36,39 +31,39 @@ type Item struct {
 	Err error
 }
 
-// Request is what one event asks for.
+// Request is what one set of parameters asks for.
 type Request struct {
-	// Batch is true when the event used the {"Contacts":[...]} form; the
-	// answer is then the batch envelope, even for a single item.
+	// Batch is true when the {"Contacts":[...]} form was used; the answer is
+	// then the batch envelope, even for a single item.
 	Batch bool
 	// Items holds one item, or a batch's items in input order.
 	Items []Item
 }
 
-// Parse decodes an AddUserContact request from its parameters. region is the
-// region this function serves, which a Region parameter must match.
+// Decode decodes an AddUserContact request. region is the region this
+// function serves, which a Region parameter must match.
 //
 // An error is returned only when the request as a whole is unusable (a
 // common parameter is wrong, the batch is malformed or too large, or a single
 // contact is invalid). In a batch each item is judged on its own and a bad one
 // is reported in its Item.Err, so that it never stops the others.
-func (v *Validator) Parse(o params.Object, region string) (Request, error) {
-	if err := checkCommon(o, region); err != nil {
+func (d *Decoder) Decode(p Params, region string) (Request, error) {
+	if err := checkCommon(p, region); err != nil {
 		return Request{}, err
 	}
-	if _, isBatch := o.Raw("Contacts"); !isBatch {
-		it := v.item(o, commonNames())
+	if !p.Has("Contacts") {
+		it := d.item(p, commonNames())
 		if it.Err != nil {
 			return Request{}, it.Err
 		}
 		return Request{Items: []Item{it}}, nil
 	}
 	var problems issues
-	for _, name := range o.Names() {
+	for _, name := range p.Names() {
 		switch {
-		case name == "Contacts" || contains(commonNames(), name):
-		case contains(fieldNames(), name):
-			problems.add(apierror.InvalidParameter, fmt.Sprintf("%s cannot be given beside Contacts: a request holds one contact or a batch, not both", name))
+		case name == "Contacts" || slices.Contains(commonNames(), name):
+		case slices.Contains(fieldNames(), name):
+			problems.add(apierror.InvalidParameter, name+" cannot be given beside Contacts: a request holds one contact or a batch, not both")
 		default:
 			problems.unknown(name, append([]string{"Contacts"}, commonNames()...))
 		}
@@ -76,25 +71,25 @@ func (v *Validator) Parse(o params.Object, region string) (Request, error) {
 	if err := problems.err(); err != nil {
 		return Request{}, err
 	}
-	raws, err := batchItems(o)
+	raws, err := batchItems(p)
 	if err != nil {
 		return Request{}, err
 	}
 	req := Request{Batch: true, Items: make([]Item, len(raws))}
 	for i, raw := range raws {
-		obj, err := params.Parse(raw, fmt.Sprintf("Contacts[%d]", i))
+		item, err := ParseJSON(raw, fmt.Sprintf("Contacts[%d]", i))
 		if err != nil {
 			req.Items[i] = Item{Err: err}
 			continue
 		}
-		req.Items[i] = v.item(obj, nil)
+		req.Items[i] = d.item(item, nil)
 	}
 	return req, nil
 }
 
-func batchItems(o params.Object) ([]json.RawMessage, error) {
-	raw, _ := o.Raw("Contacts")
-	if k := params.Kind(raw); k != "a list" {
+func batchItems(p Params) ([]json.RawMessage, error) {
+	raw, _ := p.Raw("Contacts")
+	if k := JSONKind(raw); k != "a list" {
 		return nil, apierror.New(apierror.InvalidParameter, "Contacts must be a list of contacts, not %s", k)
 	}
 	var raws []json.RawMessage
@@ -107,78 +102,81 @@ func batchItems(o params.Object) ([]json.RawMessage, error) {
 	return raws, nil
 }
 
-// item decodes and validates one contact. allowed lists extra member names
-// that may appear beside the contact's fields (the common parameters at the
-// top level of a request).
-func (v *Validator) item(o params.Object, allowed []string) Item {
+// item decodes and validates one contact, reporting every problem at once: a
+// missing or wrongly typed field does not hide the other fields' broken
+// rules. allowed lists extra member names that may appear beside the
+// contact's fields (the common parameters at the top level of a request).
+func (d *Decoder) item(p Params, allowed []string) Item {
 	var (
 		problems issues
 		c        Contact
-		it       Item
+		skip     []string // fields already reported as missing or malformed
 	)
-	for _, name := range o.Names() {
-		if !contains(fieldNames(), name) && !contains(allowed, name) {
+	for _, name := range p.Names() {
+		if !slices.Contains(fieldNames(), name) && !slices.Contains(allowed, name) {
 			problems.unknown(name, fieldNames())
 		}
 	}
-	field := func(name string, dst *string) bool {
-		s, present, err := o.String(name)
-		if err != nil {
-			problems.add(apierror.InvalidParameter, apierror.As(err).Message)
-			return true
+	for _, f := range []struct {
+		name, missing string
+		dst           *string
+	}{
+		{"Name", "Name is required", &c.Name},
+		{"ContactInfo", "ContactInfo (the contact's email address) is required", &c.ContactInfo},
+		{"Product", "", &c.Product},
+	} {
+		s, present, err := p.String(f.name)
+		switch {
+		case err != nil:
+			problems.add(apierror.InvalidParameter, apierror.From(err).Message)
+			skip = append(skip, f.name)
+		case !present && f.missing == "":
+			s = dbbrain.Product // the only value, so the natural default
+		case !present:
+			problems.add(apierror.MissingParameter, f.missing)
+			skip = append(skip, f.name)
 		}
-		*dst = strings.Trim(s, " ")
-		return present
+		*f.dst = strings.Trim(s, " ")
 	}
-	if !field("Name", &c.Name) {
-		problems.add(apierror.MissingParameter, "Name is required")
-	}
-	it.Name = clipName(c.Name)
-	if !field("ContactInfo", &c.ContactInfo) {
-		problems.add(apierror.MissingParameter, "ContactInfo (the contact's email address) is required")
-	}
-	if !field("Product", &c.Product) {
-		c.Product = Product
-	}
-	if problems.len() == 0 {
-		for _, p := range v.problems(c) {
-			problems.add(apierror.InvalidParameterValue, p)
+	fields, msgs := d.ruleProblems(c)
+	for i, f := range fields {
+		if !slices.Contains(skip, f) {
+			problems.add(apierror.InvalidParameterValue, msgs[i])
 		}
 	}
-	if err := problems.err(); err != nil {
-		it.Err = err
-		return it
+	it := Item{Name: apierror.ClipRunes(c.Name, dbbrain.MaxNameLen), Err: problems.err()}
+	if it.Err == nil {
+		it.Contact = c
 	}
-	it.Contact = c
 	return it
 }
 
 // checkCommon checks the API 3.0 common parameters a caller may copy from
 // the API page's example: they must name this action, version and region.
-func checkCommon(o params.Object, region string) error {
+func checkCommon(p Params, region string) error {
 	check := func(name, want, code, hint string) error {
-		got, present, err := o.String(name)
+		got, present, err := p.String(name)
 		if err != nil || !present {
 			return err
 		}
 		if got != want {
-			return apierror.New(code, "%s %s is not supported: %s", name, params.Describe(got), hint)
+			return apierror.New(code, "%s %s is not supported: %s", name, apierror.Quote(got), hint)
 		}
 		return nil
 	}
-	if err := check("Action", Action, apierror.InvalidAction, "this function serves only AddUserContact"); err != nil {
+	if err := check("Action", dbbrain.ActionAddUserContact, apierror.InvalidAction, "this function serves only "+dbbrain.ActionAddUserContact); err != nil {
 		return err
 	}
-	if err := check("Version", Version, apierror.NoSuchVersion, "this function serves only version "+Version); err != nil {
+	if err := check("Version", dbbrain.Version, apierror.NoSuchVersion, "this function serves only version "+dbbrain.Version); err != nil {
 		return err
 	}
 	return check("Region", region, apierror.UnsupportedRegion, "this function calls DBbrain in "+region)
 }
 
-// issues collects every problem of a contact so that one answer reports all
+// issues collects every problem of a request so that one answer reports all
 // of them. The code of the answer is the most basic problem's: a malformed
-// value hides what else is wrong, a missing field comes next, then an unknown
-// one, and broken rules last.
+// value comes first, a missing field next, then an unknown one, and broken
+// rules last.
 type issues struct {
 	byCode   map[string][]string
 	unknowns int
@@ -204,19 +202,11 @@ func (p *issues) unknown(name string, known []string) {
 	if p.unknowns > maxUnknownReported {
 		return
 	}
-	msg := fmt.Sprintf("%s is not a parameter of AddUserContact", params.Describe(name))
-	if s := params.Suggest(name, known); s != "" {
+	msg := apierror.Quote(name) + " is not a parameter of " + dbbrain.ActionAddUserContact
+	if s := suggest(name, known); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}
 	p.add(apierror.UnknownParameter, msg)
-}
-
-func (p *issues) len() int {
-	n := 0
-	for _, m := range p.byCode {
-		n += len(m)
-	}
-	return n
 }
 
 func (p *issues) err() error {
@@ -235,24 +225,4 @@ func (p *issues) err() error {
 		return nil
 	}
 	return apierror.New(code, "%s", strings.Join(msgs, "; "))
-}
-
-// clipName bounds the name a batch result echoes: a valid name has at most
-// MaxNameLen characters, and an invalid one must not let a caller inflate the
-// answer past SCF's 6 MB.
-func clipName(s string) string {
-	r := []rune(s)
-	if len(r) <= MaxNameLen {
-		return s
-	}
-	return string(r[:MaxNameLen]) + "…"
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -1,13 +1,3 @@
-// Package dbbrain calls the DBbrain API (version 2019-10-16) through the
-// Tencent Cloud Go SDK's common client, which signs with TC3-HMAC-SHA256.
-//
-// The per-product dbbrain SDK module is not served by the module proxy this
-// project builds with, so requests are CommonRequests with our own response
-// types. Each call builds a client for the invocation's credential (they
-// change between invocations) on one shared transport (so connections
-// survive between invocations). The SDK's own retries stay off: they ignore
-// the context and resend the same signed request; retrying is the caller's
-// job.
 package dbbrain
 
 import (
@@ -27,19 +17,21 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 )
 
-// API identity.
-const (
-	Service = "dbbrain"
-	Version = "2019-10-16"
-	// requestClient tags our calls in DBbrain's logs.
-	requestClient = "scf-addusercontact"
-)
+// requestClient tags our calls in DBbrain's logs.
+const requestClient = "scf-addusercontact"
 
 // ErrMaybeApplied marks a failure that happened after the request was
 // written: DBbrain may have applied it even though no answer arrived.
 var ErrMaybeApplied = errors.New("the request was sent; DBbrain may have applied it")
 
-// Client calls DBbrain in one region.
+// Client calls DBbrain in one region, through the SDK's common client: it
+// needs only the small common module (signing, transport, errors) and no
+// per-product module, whose generated types for two actions would be most of
+// the binary's SDK code. Each call builds an SDK client for the invocation's
+// credential (they change between invocations) on one shared transport (so
+// connections survive between invocations). The SDK's own retries stay off:
+// they ignore the context and resend the same signed request; retrying is the
+// registrar's job.
 type Client struct {
 	region    string
 	endpoint  Endpoint
@@ -52,14 +44,13 @@ func NewClient(region string, endpoint Endpoint, transport http.RoundTripper) *C
 	return &Client{region: region, endpoint: endpoint, transport: envelopeCheck{next: transport}}
 }
 
-// Endpoint returns where the client sends requests.
-func (c *Client) Endpoint() Endpoint { return c.endpoint }
-
 // Contact is a contact as DescribeAllUserContact lists it.
 type Contact struct {
 	ID   int64  `json:"Id"`   // The contact's id.
 	Name string `json:"Name"` // The contact's name.
 	Mail string `json:"Mail"` // The contact's email address.
+	// RequestID is the RequestId of the answer that listed the contact.
+	RequestID string `json:"-"`
 }
 
 // AddResult is AddUserContact's answer.
@@ -80,7 +71,7 @@ type addResponse struct {
 // DBbrain's code, message and RequestId when DBbrain answered.
 func (c *Client) AddUserContact(ctx context.Context, cred common.CredentialIface, name, email, product string) (AddResult, error) {
 	resp := &addResponse{BaseResponse: &tchttp.BaseResponse{}}
-	err := c.send(ctx, cred, "AddUserContact", map[string]any{"Name": name, "ContactInfo": email, "Product": product}, resp)
+	err := c.send(ctx, cred, ActionAddUserContact, map[string]any{"Name": name, "ContactInfo": email, "Product": product}, resp)
 	if err != nil {
 		return AddResult{}, err
 	}
@@ -110,11 +101,11 @@ type describeResponse struct {
 // (DBbrain matches names as substrings; compare exactly on your side).
 func (c *Client) DescribeAllUserContact(ctx context.Context, cred common.CredentialIface, names []string) (DescribeResult, error) {
 	resp := &describeResponse{BaseResponse: &tchttp.BaseResponse{}}
-	p := map[string]any{"Product": "mysql"}
+	p := map[string]any{"Product": Product}
 	if len(names) > 0 {
 		p["Names"] = names
 	}
-	if err := c.send(ctx, cred, "DescribeAllUserContact", p, resp); err != nil {
+	if err := c.send(ctx, cred, ActionDescribeAllUserContact, p, resp); err != nil {
 		return DescribeResult{}, err
 	}
 	if resp.Response == nil {
@@ -177,7 +168,7 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 			cause = sdk.Unwrap()
 		case "ClientError.ParseJsonError", "ClientError.IOError", "ClientError.HttpStatusCodeError":
 			if readErr == nil && ctx.Err() == nil {
-				return apierror.Wrap(apierror.ParseJSONError, maybeApplied(err, true), "DBbrain's %s answer could not be read: %s", action, snippet([]byte(sdk.Message)))
+				return apierror.Wrap(apierror.ParseJSONError, maybeApplied(err, true), "DBbrain's %s answer could not be read: %s", action, apierror.Clip(strings.TrimSpace(sdk.Message), maxBodyExcerpt))
 			}
 			// The answer broke off: a network failure or the deadline,
 			// not a malformed answer.

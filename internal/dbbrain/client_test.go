@@ -1,4 +1,4 @@
-package dbbrain
+package dbbrain_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 	"github.com/scf-dbbrain/addusercontact/internal/emulator"
 )
 
@@ -26,22 +27,22 @@ func cred(k emulator.Key) common.CredentialIface {
 }
 
 // serve starts h on loopback and returns a client for it.
-func serve(t *testing.T, h http.Handler) *Client {
+func serve(t *testing.T, h http.Handler) *dbbrain.Client {
 	t.Helper()
 	srv := httptest.NewServer(h)
-	ep, err := ResolveEndpoint("ap-guangzhou", srv.URL)
+	ep, err := dbbrain.ResolveEndpoint("ap-guangzhou", srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := NewTransport(8)
+	tr := dbbrain.NewTransport(8)
 	t.Cleanup(func() {
 		tr.CloseIdleConnections()
 		srv.Close()
 	})
-	return NewClient("ap-guangzhou", ep, tr)
+	return dbbrain.NewClient("ap-guangzhou", ep, tr)
 }
 
-func newEmulator(t *testing.T, f emulator.Faults) (*emulator.Server, *Client) {
+func newEmulator(t *testing.T, f emulator.Faults) (*emulator.Server, *dbbrain.Client) {
 	t.Helper()
 	emu, err := emulator.New(emulator.Config{Keys: []emulator.Key{roleKey}, RPS: -1, Seed: 3, Faults: f})
 	if err != nil {
@@ -61,14 +62,14 @@ func ctx(t *testing.T) context.Context {
 // the emulator.
 func TestSignedCallsVerify(t *testing.T) {
 	emu, c := newEmulator(t, emulator.Faults{})
-	res, err := c.AddUserContact(ctx(t), cred(roleKey), "张三", "zhangsan@example.com", "mysql")
+	res, err := c.AddUserContact(ctx(t), cred(roleKey), "张三", "zhangsan@example.com", dbbrain.Product)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.ID != 1 || res.RequestID == "" {
 		t.Errorf("got %+v", res)
 	}
-	if _, err := c.AddUserContact(ctx(t), cred(roleKey), "zhangsan2", "z2@example.com", "mysql"); err != nil {
+	if _, err := c.AddUserContact(ctx(t), cred(roleKey), "zhangsan2", "z2@example.com", dbbrain.Product); err != nil {
 		t.Fatal(err)
 	}
 	d, err := c.DescribeAllUserContact(ctx(t), cred(roleKey), []string{"zhangsan"})
@@ -100,11 +101,11 @@ func TestUpstreamErrorsKeepCodeMessageAndRequestID(t *testing.T) {
 				product = "redis"
 			}
 			_, err := c.AddUserContact(ctx(t), tc.cred, "John Smith", "test@qq.com", product)
-			e := apierror.As(err)
+			e := apierror.From(err)
 			if e.Code != tc.code || e.RequestID == "" || e.Message == "" {
 				t.Errorf("got %#v", e)
 			}
-			if errors.Is(err, ErrMaybeApplied) {
+			if errors.Is(err, dbbrain.ErrMaybeApplied) {
 				t.Error("an answered error marked as maybe applied")
 			}
 		})
@@ -123,11 +124,11 @@ func TestFaultTranslation(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, c := newEmulator(t, tc.faults)
-			_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", "mysql")
+			_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
 			if got := apierror.CodeOf(err); got != tc.code {
 				t.Fatalf("code %s, want %s (%v)", got, tc.code, err)
 			}
-			if got := errors.Is(err, ErrMaybeApplied); got != tc.maybeApplied {
+			if got := errors.Is(err, dbbrain.ErrMaybeApplied); got != tc.maybeApplied {
 				t.Errorf("maybe applied = %v", got)
 			}
 			if !apierror.Retryable(tc.code) {
@@ -141,8 +142,8 @@ func TestDeadline(t *testing.T) {
 	_, c := newEmulator(t, emulator.Faults{Latency: 3 * time.Second})
 	cctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err := c.AddUserContact(cctx, cred(roleKey), "John Smith", "test@qq.com", "mysql")
-	if apierror.CodeOf(err) != apierror.DeadlineExceeded || !errors.Is(err, ErrMaybeApplied) || apierror.HTTPStatus(apierror.CodeOf(err)) != 504 {
+	_, err := c.AddUserContact(cctx, cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
+	if apierror.CodeOf(err) != apierror.DeadlineExceeded || !errors.Is(err, dbbrain.ErrMaybeApplied) {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -154,11 +155,11 @@ func TestConnectionRefusedWasNotSent(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	ep, _ := ResolveEndpoint("ap-guangzhou", "http://"+addr)
-	tr := NewTransport(2)
+	ep, _ := dbbrain.ResolveEndpoint("ap-guangzhou", "http://"+addr)
+	tr := dbbrain.NewTransport(2)
 	defer tr.CloseIdleConnections()
-	_, err = NewClient("ap-guangzhou", ep, tr).AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", "mysql")
-	if apierror.CodeOf(err) != apierror.NetworkError || errors.Is(err, ErrMaybeApplied) {
+	_, err = dbbrain.NewClient("ap-guangzhou", ep, tr).AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
+	if apierror.CodeOf(err) != apierror.NetworkError || errors.Is(err, dbbrain.ErrMaybeApplied) {
 		t.Fatalf("got %v", err)
 	}
 	if !strings.Contains(err.Error(), addr) {
@@ -185,7 +186,7 @@ func TestNonEnvelopeAnswers(t *testing.T) {
 				w.WriteHeader(tc.status)
 				_, _ = w.Write([]byte(tc.body))
 			}))
-			_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", "mysql")
+			_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
 			if got := apierror.CodeOf(err); got != tc.code {
 				t.Errorf("code %s, want %s (%v)", got, tc.code, err)
 			}
@@ -201,13 +202,13 @@ func TestResolveEndpoint(t *testing.T) {
 		{"ap-guangzhou", "http://127.0.0.1:9000", "http://127.0.0.1:9000"},
 		{"ap-guangzhou", "https://dbbrain.intl.tencentcloudapi.com/", "https://dbbrain.intl.tencentcloudapi.com"},
 	} {
-		ep, err := ResolveEndpoint(tc.region, tc.override)
+		ep, err := dbbrain.ResolveEndpoint(tc.region, tc.override)
 		if err != nil || ep.URL() != tc.want {
-			t.Errorf("ResolveEndpoint(%q, %q) = %s, %v; want %s", tc.region, tc.override, ep.URL(), err, tc.want)
+			t.Errorf("dbbrain.ResolveEndpoint(%q, %q) = %s, %v; want %s", tc.region, tc.override, ep.URL(), err, tc.want)
 		}
 	}
 	for _, bad := range []string{"127.0.0.1:9000", "ftp://x", "http://", "http://h/path", "http://u:p@h", "http://h/?q=1"} {
-		if _, err := ResolveEndpoint("ap-guangzhou", bad); err == nil {
+		if _, err := dbbrain.ResolveEndpoint("ap-guangzhou", bad); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
 	}
@@ -228,8 +229,8 @@ func TestAnswerBrokenOffMidBody(t *testing.T) {
 		}
 	})
 	c := serve(t, cut)
-	_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", "mysql")
-	if apierror.CodeOf(err) != apierror.NetworkError || !errors.Is(err, ErrMaybeApplied) {
+	_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
+	if apierror.CodeOf(err) != apierror.NetworkError || !errors.Is(err, dbbrain.ErrMaybeApplied) {
 		t.Fatalf("broken-off answer: %v", err)
 	}
 
@@ -248,8 +249,8 @@ func TestAnswerBrokenOffMidBody(t *testing.T) {
 	defer close(release)
 	cctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err = c.AddUserContact(cctx, cred(roleKey), "John Smith", "test@qq.com", "mysql")
-	if apierror.CodeOf(err) != apierror.DeadlineExceeded || !errors.Is(err, ErrMaybeApplied) {
+	_, err = c.AddUserContact(cctx, cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
+	if apierror.CodeOf(err) != apierror.DeadlineExceeded || !errors.Is(err, dbbrain.ErrMaybeApplied) {
 		t.Fatalf("deadline mid-body: %v", err)
 	}
 }

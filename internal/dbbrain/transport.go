@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 )
 
 // StatusError is an HTTP answer that is not an API 3.0 envelope, such as a
@@ -41,6 +43,11 @@ type envelopeCheck struct{ next http.RoundTripper }
 // maxErrorBody bounds how much of a non-200 answer is read.
 const maxErrorBody = 64 << 10
 
+// maxBodyExcerpt bounds how much of an answer that is not an envelope a
+// message quotes: enough to recognise a proxy's error page, too little to
+// flood a log.
+const maxBodyExcerpt = 200
+
 // RoundTrip sends req and vets the answer.
 func (c envelopeCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := c.next.RoundTrip(req)
@@ -62,7 +69,7 @@ func (c envelopeCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.StatusCode = http.StatusOK
 		return resp, nil
 	}
-	return nil, &StatusError{StatusCode: resp.StatusCode, Body: snippet(body)}
+	return nil, &StatusError{StatusCode: resp.StatusCode, Body: apierror.Clip(string(bytes.TrimSpace(body)), maxBodyExcerpt)}
 }
 
 func isEnvelope(body []byte) bool {
@@ -72,15 +79,6 @@ func isEnvelope(body []byte) bool {
 		} `json:"Response"`
 	}
 	return json.Unmarshal(body, &v) == nil && v.Response != nil && v.Response.Error != nil && v.Response.Error.Code != ""
-}
-
-func snippet(b []byte) string {
-	const limit = 200
-	s := string(bytes.TrimSpace(b))
-	if len(s) > limit {
-		s = s[:limit] + "…"
-	}
-	return s
 }
 
 // callState records, for one call, what the SDK's error would hide: the SDK

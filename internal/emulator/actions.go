@@ -2,130 +2,123 @@ package emulator
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/scf-dbbrain/addusercontact/internal/apierror"
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 )
 
-// Product is the only product the contact APIs accept.
-const Product = "mysql"
-
-// addSpecs are AddUserContact's parameters, in the order they are checked.
-func addSpecs() []paramSpec {
-	return []paramSpec{
-		{name: "Name", kind: kindString, required: true},
-		{name: "ContactInfo", kind: kindString, required: true},
-		{name: "Product", kind: kindString, required: true},
-	}
+// rules are one API version's own contact rules, written from its pages.
+type rules struct {
+	minName, maxName int
+	nameSymbols      string // allowed besides letters (any script), marks and digits
+	// 2019-10-16 requires Region and unique names; 2021-05-27 wants unique
+	// emails that start with a letter or a digit.
+	regionRequired, uniqueName, uniqueMail, mailAlnumStart bool
 }
 
-// describeSpecs are DescribeAllUserContact's parameters.
-func describeSpecs() []paramSpec {
-	return []paramSpec{
-		{name: "Product", kind: kindString, required: true},
-		{name: "Names", kind: kindStringArray},
+// versionRules returns the rules of an emulated API version.
+func versionRules(version string) (rules, bool) {
+	switch version {
+	case dbbrain.Version:
+		// The page says letters, digits and "_" only, but its own examples
+		// are "John Smith" and "张三": the later version's wider set (plus
+		// ".") is used so that no official example is refused.
+		return rules{minName: dbbrain.MinNameLen, maxName: dbbrain.MaxNameLen, nameSymbols: " _-.!@#$%^&*()+=（）",
+			regionRequired: true, uniqueName: true}, true
+	case dbbrain.Version20210527:
+		return rules{minName: 1, maxName: dbbrain.MaxNameLen20210527, nameSymbols: " !@#$%^&*()_+-=（）",
+			uniqueMail: true, mailAlnumStart: true}, true
 	}
+	return rules{}, false
 }
 
-type addOutput struct {
-	Id int64
-}
-
-type describeOutput struct {
-	TotalCount int64
-	Contacts   []Contact
-}
-
-func (s *Server) addUserContact(p params) (any, *apiError) {
-	if e := p.check(addSpecs()); e != nil {
-		return nil, e
-	}
-	name, mail := p.str("Name"), p.str("ContactInfo")
-	if why := nameProblem(name); why != "" {
-		return nil, invalidValue("Name", why)
-	}
-	if why := s.mailProblem(mail); why != "" {
-		return nil, invalidValue("ContactInfo", why)
-	}
-	if e := checkProduct(p); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	c, exists, err := s.store.add(name, mail)
-	s.mu.Unlock()
-	switch {
-	case err != nil:
-		return nil, &apiError{"InternalError", "An internal error has occurred: the contact could not be saved."}
-	case exists:
-		return nil, &apiError{"FailedOperation", fmt.Sprintf("The contact name `%s` already exists.", clip(name))}
-	}
-	return addOutput{Id: c.Id}, nil
-}
-
-func (s *Server) describeAllUserContact(p params) (any, *apiError) {
-	if e := p.check(describeSpecs()); e != nil {
-		return nil, e
-	}
-	if e := checkProduct(p); e != nil {
-		return nil, e
-	}
-	s.mu.Lock()
-	found := s.store.find(p.strs("Names"))
-	s.mu.Unlock()
-	return describeOutput{TotalCount: int64(len(found)), Contacts: found}, nil
-}
-
-func checkProduct(p params) *apiError {
-	if p.str("Product") != Product {
-		return invalidValue("Product", "must be `mysql`")
-	}
-	return nil
-}
-
-func invalidValue(name, why string) *apiError {
-	return &apiError{"InvalidParameterValue", fmt.Sprintf("The value of parameter `%s` is invalid: it %s.", name, why)}
-}
-
-// nameSymbols are the non-alphanumeric characters a contact name may hold
-// (the 2021-05-27 API's list plus "." ).
-const nameSymbols = " _-.!@#$%^&*()+=（）"
-
-// nameProblem says what is wrong with a contact name, or "" if nothing.
-//
-// The 2019-10-16 page says letters, digits and "_" only, but its own example
-// is "John Smith" and the Chinese page's is "张三"; the newer API version
-// allows letters of any script, digits, spaces and some symbols. The
-// emulator follows the newer, wider rule so that it never rejects an official
-// example.
-func nameProblem(name string) string {
+// nameProblem says what is wrong with a contact name, or "".
+func (v rules) nameProblem(name string) string {
 	n := utf8.RuneCountInString(name)
 	switch {
 	case !utf8.ValidString(name):
 		return "is not valid UTF-8"
-	case n < 2 || n > 60:
-		return fmt.Sprintf("must be 2-60 characters long, not %d", n)
+	case n < v.minName || n > v.maxName:
+		return fmt.Sprintf("must be %d-%d characters long, not %d", v.minName, v.maxName, n)
 	case strings.HasPrefix(name, "_"):
 		return "must not start with `_`"
 	case strings.TrimSpace(name) == "":
 		return "must not be blank"
 	}
 	for _, r := range name {
-		if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && !strings.ContainsRune(nameSymbols, r) {
+		if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && !strings.ContainsRune(v.nameSymbols, r) {
 			return fmt.Sprintf("must not contain %q", r)
 		}
 	}
 	return ""
 }
 
-// mailProblem says what is wrong with a contact email, or "" if nothing.
-func (s *Server) mailProblem(mail string) string {
+// mailProblem says what is wrong with a contact email, or "".
+func (s *Server) mailProblem(v rules, mail string) string {
+	first, _ := utf8.DecodeRuneInString(mail)
 	switch {
-	case len(mail) > 254:
-		return "must be at most 254 characters long"
-	case strings.HasPrefix(mail, "_"):
+	case len(mail) > dbbrain.MaxEmailLen:
+		return fmt.Sprintf("must be at most %d characters long", dbbrain.MaxEmailLen)
+	case first == '_':
 		return "must not start with `_`"
+	case v.mailAlnumStart && !unicode.IsLetter(first) && !unicode.IsDigit(first):
+		return "must start with a letter or a digit"
 	case s.validate.Var(mail, "required,email") != nil:
 		return "must be an email address"
 	}
 	return ""
+}
+
+func (s *Server) addUserContact(v rules, p params) (map[string]any, error) {
+	if err := p.check(paramSpec{name: "Name", required: true}, paramSpec{name: "ContactInfo", required: true}, paramSpec{name: "Product", required: true, only: dbbrain.Product}); err != nil {
+		return nil, err
+	}
+	name, mail := p.str("Name"), p.str("ContactInfo")
+	if why := v.nameProblem(name); why != "" {
+		return nil, invalidValue("Name", why)
+	}
+	if why := s.mailProblem(v, mail); why != "" {
+		return nil, invalidValue("ContactInfo", why)
+	}
+	s.mu.Lock()
+	c, err := s.store.add(name, mail, func(cs []Contact) error {
+		switch {
+		case v.uniqueName && slices.ContainsFunc(cs, func(c Contact) bool { return c.Name == name }):
+			return apierror.New(apierror.FailedOperation, "The contact name %s already exists.", apierror.Quote(name))
+		case v.uniqueMail && slices.ContainsFunc(cs, func(c Contact) bool { return strings.EqualFold(c.Mail, mail) }):
+			return apierror.New(apierror.FailedOperation, "The contact email %s already exists.", apierror.Quote(mail))
+		}
+		return nil
+	})
+	s.mu.Unlock()
+	if err != nil && apierror.CodeOf(err) != apierror.FailedOperation {
+		err = apierror.Wrap(apierror.InternalError, err, "An internal error has occurred: the contact could not be saved.")
+	}
+	return map[string]any{"Id": c.Id}, err
+}
+
+// describeAllUserContact matches names like the service: any of Names as a
+// substring, ignoring case; no names lists every contact.
+func (s *Server) describeAllUserContact(p params) (map[string]any, error) {
+	if err := p.check(paramSpec{name: "Product", required: true, only: dbbrain.Product}, paramSpec{name: "Names", array: true}); err != nil {
+		return nil, err
+	}
+	names := p.strs("Names")
+	found := []Contact{}
+	for _, c := range s.Contacts() {
+		if len(names) == 0 || slices.ContainsFunc(names, func(n string) bool {
+			return strings.Contains(strings.ToLower(c.Name), strings.ToLower(n))
+		}) {
+			found = append(found, c)
+		}
+	}
+	return map[string]any{"TotalCount": len(found), "Contacts": found}, nil
+}
+
+func invalidValue(name, why string) error {
+	return apierror.New(apierror.InvalidParameterValue, "The value of parameter `%s` is invalid: it %s.", name, why)
 }

@@ -2,73 +2,44 @@ package emulator
 
 import (
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 )
 
-// maxAdminBody bounds an admin request body.
-const maxAdminBody = 1 << 20
+// AdminPrefix starts every admin path; the API itself only serves "/".
+const AdminPrefix = "/_emulator/"
 
-// serveAdmin serves the admin endpoints (see the package documentation).
-func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	status := s.admin(w, r)
-	s.log.LogAttrs(r.Context(), slog.LevelDebug, "admin request",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status))
-}
-
-func (s *Server) admin(w http.ResponseWriter, r *http.Request) int {
-	switch r.URL.Path {
-	case AdminPrefix + "faults":
-		switch r.Method {
-		case http.MethodGet:
-			return writeJSON(w, http.StatusOK, s.Faults())
-		case http.MethodPut:
-			raw, err := io.ReadAll(io.LimitReader(r.Body, maxAdminBody))
-			if err != nil {
-				return writeJSON(w, http.StatusBadRequest, adminError{err.Error()})
-			}
-			var f Faults
-			if err := json.Unmarshal(raw, &f); err != nil {
-				return writeJSON(w, http.StatusBadRequest, adminError{err.Error()})
-			}
-			if err := s.SetFaults(f); err != nil {
-				return writeJSON(w, http.StatusBadRequest, adminError{err.Error()})
-			}
-			return writeJSON(w, http.StatusOK, s.Faults())
+func (s *Server) adminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
+		s.writeAdmin(w, r, http.StatusOK, s.Faults())
+	})
+	mux.HandleFunc("PUT "+AdminPrefix+"faults", func(w http.ResponseWriter, r *http.Request) {
+		var f Faults // its UnmarshalJSON refuses unknown fields
+		err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&f)
+		if err == nil {
+			err = s.SetFaults(f)
 		}
-		return methodNotAllowed(w, "GET, PUT")
-	case AdminPrefix + "contacts":
-		if r.Method != http.MethodGet {
-			return methodNotAllowed(w, "GET")
+		if err != nil {
+			s.writeAdmin(w, r, http.StatusBadRequest, map[string]string{"Error": err.Error()})
+			return
 		}
+		s.writeAdmin(w, r, http.StatusOK, s.Faults())
+	})
+	mux.HandleFunc("GET "+AdminPrefix+"contacts", func(w http.ResponseWriter, r *http.Request) {
 		c := s.Contacts()
-		return writeJSON(w, http.StatusOK, describeOutput{TotalCount: int64(len(c)), Contacts: c})
-	case AdminPrefix + "stats":
-		if r.Method != http.MethodGet {
-			return methodNotAllowed(w, "GET")
-		}
-		return writeJSON(w, http.StatusOK, s.Stats())
-	}
-	return writeJSON(w, http.StatusNotFound, adminError{"no such admin endpoint; see /_emulator/faults, /_emulator/contacts, /_emulator/stats"})
+		s.writeAdmin(w, r, http.StatusOK, map[string]any{"TotalCount": len(c), "Contacts": c})
+	})
+	mux.HandleFunc("GET "+AdminPrefix+"stats", func(w http.ResponseWriter, r *http.Request) {
+		s.writeAdmin(w, r, http.StatusOK, s.Stats())
+	})
 }
 
-type adminError struct {
-	Error string
-}
-
-func methodNotAllowed(w http.ResponseWriter, allow string) int {
-	w.Header().Set("Allow", allow)
-	return writeJSON(w, http.StatusMethodNotAllowed, adminError{"method not allowed; allowed: " + allow})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) int {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		status, raw = http.StatusInternalServerError, []byte(`{"Error":"encoding failed"}`)
-	}
+// writeAdmin answers with v, which is always encodable.
+func (s *Server) writeAdmin(w http.ResponseWriter, r *http.Request, status int, v any) {
+	raw, _ := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(raw, '\n'))
-	return status
+	s.log.LogAttrs(r.Context(), slog.LevelDebug, "admin request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status))
 }

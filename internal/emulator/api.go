@@ -1,309 +1,191 @@
 package emulator
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/scf-dbbrain/addusercontact/internal/redact"
-	"github.com/scf-dbbrain/addusercontact/internal/tc3"
+	"github.com/scf-dbbrain/addusercontact/internal/apierror"
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 )
-
-// readCap is the most body the emulator reads: enough to see that a body
-// is over MaxBodyBytes and still verify its signature first, bounded so a
-// runaway client cannot make it hash forever.
-const readCap = 64 << 20
-
-// apiError is an error envelope's code and message.
-type apiError struct {
-	Code    string
-	Message string
-}
 
 // outcome is what one API request gets, decided before anything is written.
 type outcome struct {
-	action    string // Stats.Actions key
-	secretID  string // for the log; never a key or token
-	mail      string // ContactInfo of an AddUserContact, masked in the log
-	requestID string
-	status    int
-	code      string // Stats code
-	fault     string // injected fault, for the log
-	ctype     string
-	body      []byte
-	delay     time.Duration
-	drop      bool
-	silent    bool // the client went away before its body was read
+	action, version, secretID string // for Stats and the log; never a key or token
+	mail                      string // an added contact's email; the logger masks it
+	requestID, code, fault    string // code: the Stats code
+	cause                     error  // detail behind an error answer, for the debug log
+	status                    int
+	body                      []byte
+	delay                     time.Duration
+	drop, silent              bool // silent: the client left before its body was read
 }
 
-// ServeHTTP serves the API at "/" and the admin endpoints under AdminPrefix.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, AdminPrefix) {
-		s.serveAdmin(w, r)
-		return
-	}
+// unavailableBody is what a gateway in front of the API answers when the
+// service is down.
+const unavailableBody = "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n"
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	arrival := s.now()
-	out := s.handle(r, arrival)
+	out := s.handle(r)
 	if out.silent {
 		return
 	}
-	s.wait(r.Context(), out.delay)
+	if out.delay > 0 { // an injected latency, cut short if the client leaves or the Server closes
+		t := time.NewTimer(out.delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+		case <-s.done:
+		}
+		t.Stop()
+	}
 	if out.drop {
 		out.status, out.code = 0, StatDropped
 	}
-	s.mu.Lock()
-	s.stats.count(out.action, out.code)
-	s.mu.Unlock()
-	s.logRequest(r, out, start)
+	s.count(out.action, out.code)
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "api request", slog.String("action", out.action),
+		slog.String("version", out.version), slog.String("code", out.code), slog.Int("status", out.status),
+		slog.Duration("latency", time.Since(start)), slog.String("secret_id", out.secretID),
+		slog.String("request_id", out.requestID), slog.String("contact", out.mail), slog.String("fault", out.fault))
+	if out.cause != nil {
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "api request detail", slog.String("request_id", out.requestID), slog.Any("cause", out.cause))
+	}
 	if out.drop {
-		dropConnection(w)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			// Not hijackable (HTTP/2, a recorder): abort the response;
+			// net/http resets the stream and logs nothing for this value.
+			panic(http.ErrAbortHandler)
+		}
+		_ = conn.Close()
 		return
 	}
-	w.Header().Set("Content-Type", out.ctype)
-	if out.status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", "GET, POST")
+	w.Header().Set("Content-Type", "application/json")
+	if out.status == http.StatusServiceUnavailable {
+		w.Header().Set("Content-Type", "text/html")
 	}
 	w.WriteHeader(out.status)
 	_, _ = w.Write(out.body)
 }
 
-// logRequest writes the request's log line: never a key or token, and the
-// contact email masked.
-func (s *Server) logRequest(r *http.Request, out outcome, start time.Time) {
-	attrs := []slog.Attr{
-		slog.String("action", out.action),
-		slog.String("code", out.code),
-		slog.Int("status", out.status),
-		slog.Duration("latency", time.Since(start)),
-		slog.String("secret_id", out.secretID),
-		slog.String("request_id", out.requestID),
-	}
-	if out.mail != "" {
-		attrs = append(attrs, slog.String("contact", redact.Email(out.mail)))
-	}
-	if out.fault != "" {
-		attrs = append(attrs, slog.String("fault", out.fault))
-	}
-	s.log.LogAttrs(r.Context(), slog.LevelInfo, "dbbrain request", attrs...)
-}
-
-// dropConnection closes the connection without writing a response.
-func dropConnection(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		// Not hijackable (HTTP/2, a recorder): abort the response instead;
-		// net/http resets the stream and logs nothing for this value.
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
-}
-
 // handle decides the outcome of one API request and applies its action.
-func (s *Server) handle(r *http.Request, arrival time.Time) outcome {
-	out := outcome{action: statsOther, status: http.StatusOK, ctype: "application/json"}
-	if action := r.Header.Get("X-TC-Action"); isAction(action) {
-		out.action = action
-	}
-	if r.URL.Path != "/" {
-		return notAPI(out, http.StatusNotFound)
-	}
-	if r.Method != http.MethodPost && r.Method != http.MethodGet {
-		return notAPI(out, http.StatusMethodNotAllowed)
-	}
-	if a, err := tc3.ParseAuthorization(r.Header.Get("Authorization")); err == nil {
-		out.secretID = a.SecretID
-	}
-
-	digest, body, size, err := readBody(r.Body)
+func (s *Server) handle(r *http.Request) outcome {
+	arrival := s.now()
+	out := outcome{action: statsOther, status: http.StatusOK}
+	body, err := io.ReadAll(io.LimitReader(r.Body, dbbrain.MaxBodyBytes+1))
 	if err != nil {
 		out.silent = true
 		return out
 	}
-	if size > readCap {
-		return s.fail(out, "RequestSizeLimitExceeded", fmt.Sprintf("The request body exceeds %d bytes.", MaxBodyBytes))
+	if len(body) > dbbrain.MaxBodyBytes {
+		return s.fail(out, apierror.New(apierror.RequestSizeLimitExceeded, "The request body exceeds %d bytes.", dbbrain.MaxBodyBytes))
 	}
-	if _, err := s.verifier.VerifyDigest(r, digest); err != nil {
-		var te *tc3.Error
-		if !errors.As(err, &te) {
-			return s.fail(out, "AuthFailure", err.Error())
-		}
-		return s.fail(out, string(te.Code), te.Message)
+	auth, err := s.verifier.Verify(r, body)
+	action, version, region := r.Header.Get("X-TC-Action"), r.Header.Get("X-TC-Version"), r.Header.Get("X-TC-Region")
+	if auth.Params != nil { // signature v1: the common parameters are among the others
+		action, version, region = auth.Params.Get("Action"), auth.Params.Get("Version"), auth.Params.Get("Region")
+	}
+	out.version, out.secretID = version, auth.SecretID
+	if isAction(action) {
+		out.action = action
+	}
+	if err != nil {
+		return s.fail(out, err)
 	}
 
 	// One draw per authenticated request keeps the fault sequence a
 	// function of the request sequence alone.
 	s.mu.Lock()
-	draw := s.rng.Float64()
-	faults := s.faults
+	draw, faults := s.rng.Float64(), s.faults
 	s.mu.Unlock()
 	out.delay = faults.Latency
 
-	if e := checkCommon(r); e != nil {
-		return s.fail(out, e.Code, e.Message)
+	v, err := checkCommon(action, version, region)
+	if err != nil {
+		return s.fail(out, err)
 	}
-	action := out.action
-
-	s.mu.Lock()
-	admitted, inWindow := s.limiter.allow(windowKey{out.secretID, action}, arrival)
-	if admitted {
-		s.stats.accept(action, arrival)
-	}
-	s.mu.Unlock()
-	if !admitted {
-		return s.fail(out, "RequestLimitExceeded", fmt.Sprintf(
+	if ok, n := s.admit(windowKey{s.accounts[auth.SecretID], action}, arrival); !ok {
+		return s.fail(out, apierror.New(apierror.RequestLimitExceeded,
 			"Your current request times equals to `%d` in a second, which exceeds the frequency limit `%d` for a second. Please reduce the frequency of calls.",
-			inWindow+1, s.limiter.limit))
+			n+1, s.limiter.limit))
 	}
-
 	switch {
 	case draw < faults.InternalError:
-		out.fault = "InternalError"
-		return s.fail(out, "InternalError", "An internal error has occurred. Retry your request, but if the problem persists, contact us with details by filing a ticket.")
+		out.fault = apierror.InternalError
+		return s.fail(out, apierror.New(apierror.InternalError, "An internal error has occurred. Retry your request, but if the problem persists, contact us with details by filing a ticket."))
 	case draw < faults.InternalError+faults.Unavailable:
-		out.fault = StatUnavailable
-		out.status, out.code, out.ctype = http.StatusServiceUnavailable, StatUnavailable, "text/html"
-		out.body = []byte("<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n")
+		out.fault, out.status, out.code, out.body = StatUnavailable, http.StatusServiceUnavailable, StatUnavailable, []byte(unavailableBody)
 		return out
 	case draw < faults.InternalError+faults.Unavailable+faults.Drop:
-		out.fault = StatDropped
-		out.drop = true
+		out.fault, out.drop = StatDropped, true
 	}
 
-	if size > MaxBodyBytes {
-		return s.fail(out, "RequestSizeLimitExceeded", fmt.Sprintf("The request body exceeds %d bytes.", MaxBodyBytes))
-	}
-	params, e := parseParams(r, body)
-	if e != nil {
-		return s.fail(out, e.Code, e.Message)
-	}
-	var resp any
-	switch action {
-	case ActionAddUserContact:
-		if m, ok := params["ContactInfo"].(string); ok {
-			out.mail = m
+	var p params
+	if auth.Params != nil {
+		for _, common := range []string{"Action", "Version", "Region", "Language", "RequestClient"} {
+			delete(auth.Params, common)
 		}
-		resp, e = s.addUserContact(params)
-	case ActionDescribeAllUserContact:
-		resp, e = s.describeAllUserContact(params)
+		p, err = formParams(auth.Params)
+	} else {
+		p, err = parseParams(r, body)
 	}
-	if e != nil {
-		return s.fail(out, e.Code, e.Message)
+	var resp map[string]any
+	switch {
+	case err != nil:
+	case action == dbbrain.ActionAddUserContact:
+		out.mail = p.str("ContactInfo")
+		resp, err = s.addUserContact(v, p)
+	default:
+		resp, err = s.describeAllUserContact(p)
 	}
-	out.requestID = s.newID()
-	out.code = StatOK
+	if err != nil {
+		return s.fail(out, err)
+	}
+	out.requestID, out.code = s.newID(), StatOK
 	out.body = envelope(resp, out.requestID)
 	return out
 }
 
-func notAPI(out outcome, status int) outcome {
-	out.status, out.code, out.ctype = status, StatNotAPI, "text/plain; charset=utf-8"
-	out.body = []byte(http.StatusText(status) + "\n")
-	return out
-}
-
-// fail turns out into an error envelope.
-func (s *Server) fail(out outcome, code, msg string) outcome {
-	out.requestID = s.newID()
-	out.code = code
-	out.body = envelope(struct{ Error apiError }{apiError{code, msg}}, out.requestID)
-	return out
-}
-
-// envelope wraps an action's output fields (a struct) in {"Response":{...,"RequestId":id}}.
-func envelope(fields any, requestID string) []byte {
-	raw, err := json.Marshal(fields)
-	if err != nil {
-		panic(fmt.Sprintf("emulator: encoding a response: %v", err)) // only our own types are encoded
-	}
-	var b bytes.Buffer
-	b.WriteString(`{"Response":`)
-	b.Write(raw[:len(raw)-1]) // fields without the closing brace
-	if len(raw) > 2 {
-		b.WriteByte(',')
-	}
-	b.WriteString(`"RequestId":`)
-	id, _ := json.Marshal(requestID)
-	b.Write(id)
-	b.WriteString("}}")
-	return b.Bytes()
-}
-
-// readBody hashes the whole body (up to readCap+1 bytes) and keeps the first
-// MaxBodyBytes+1 of it.
-func readBody(body io.Reader) (digest [sha256.Size]byte, kept []byte, size int64, err error) {
-	if body == nil { // an in-process caller's request without a body
-		body = http.NoBody
-	}
-	h := sha256.New()
-	var buf bytes.Buffer
-	kw := &keepWriter{buf: &buf, limit: MaxBodyBytes + 1}
-	size, err = io.Copy(io.MultiWriter(h, kw), io.LimitReader(body, readCap+1))
-	if err != nil {
-		return digest, nil, size, fmt.Errorf("read body: %w", err)
-	}
-	copy(digest[:], h.Sum(nil))
-	return digest, buf.Bytes(), size, nil
-}
-
-// keepWriter keeps the first limit bytes written and discards the rest.
-type keepWriter struct {
-	buf   *bytes.Buffer
-	limit int
-}
-
-// Write passes p on and remembers that the answer has started.
-func (k *keepWriter) Write(p []byte) (int, error) {
-	if room := k.limit - k.buf.Len(); room > 0 {
-		k.buf.Write(p[:min(room, len(p))])
-	}
-	return len(p), nil
-}
-
-// checkCommon checks the common parameters carried in headers.
-func checkCommon(r *http.Request) *apiError {
-	action := r.Header.Get("X-TC-Action")
+// checkCommon checks the common parameters and returns the version's rules.
+func checkCommon(action, version, region string) (rules, error) {
+	v, known := versionRules(version)
 	switch {
 	case action == "":
-		return missing("Action")
+		return v, missing("Action")
 	case !isAction(action):
-		return &apiError{"InvalidAction", fmt.Sprintf("The action `%s` is not found.", clip(action))}
+		return v, apierror.New(apierror.InvalidAction, "The action %s is not found.", apierror.Quote(action))
+	case version == "":
+		return v, missing("Version")
+	case !known:
+		return v, apierror.New(apierror.NoSuchVersion, "The requested version %s of service `%s` does not exist.", apierror.Quote(version), dbbrain.Service)
+	case region == "" && v.regionRequired:
+		return v, missing("Region")
+	case region != "" && !knownRegion(region):
+		return v, apierror.New(apierror.UnsupportedRegion, "The action does not support this region %s.", apierror.Quote(region))
 	}
-	switch v := r.Header.Get("X-TC-Version"); {
-	case v == "":
-		return missing("Version")
-	case v != Version:
-		return &apiError{"NoSuchVersion", fmt.Sprintf("The requested version `%s` of service `%s` does not exist.", clip(v), Service)}
-	}
-	switch reg := r.Header.Get("X-TC-Region"); {
-	case reg == "":
-		return missing("Region")
-	case !knownRegion(reg):
-		return &apiError{"UnsupportedRegion", fmt.Sprintf("The action does not support this region `%s`.", clip(reg))}
-	}
-	return nil
+	return v, nil
 }
 
 func isAction(a string) bool {
-	return a == ActionAddUserContact || a == ActionDescribeAllUserContact
+	return a == dbbrain.ActionAddUserContact || a == dbbrain.ActionDescribeAllUserContact
 }
 
-func missing(name string) *apiError {
-	return &apiError{"MissingParameter", fmt.Sprintf("The request is missing a required parameter `%s`.", name)}
+// fail turns out into the error envelope of err, an *apierror.Error (any
+// other error becomes an InternalError).
+func (s *Server) fail(out outcome, err error) outcome {
+	e := apierror.From(err)
+	out.requestID, out.code, out.cause = s.newID(), e.Code, e.Err
+	out.body = envelope(map[string]any{"Error": map[string]string{"Code": e.Code, "Message": e.Message}}, out.requestID)
+	return out
 }
 
-// clip keeps client-supplied text short in messages.
-func clip(s string) string {
-	const limit = 64
-	if len(s) <= limit {
-		return s
-	}
-	return s[:limit] + "..."
+// envelope wraps an action's output in {"Response":{...,"RequestId":id}}.
+// It holds only strings, numbers and contacts, which always encode.
+func envelope(fields map[string]any, requestID string) []byte {
+	fields["RequestId"] = requestID
+	raw, _ := json.Marshal(map[string]any{"Response": fields})
+	return raw
 }

@@ -1,69 +1,36 @@
-// Package emulator is a local stand-in for the DBbrain API 3.0 endpoint
-// (service dbbrain, version 2019-10-16), serving AddUserContact and
-// DescribeAllUserContact the way the real service does, for tests,
-// benchmarks and local runs.
+// Package emulator is a local stand-in for the DBbrain API: AddUserContact
+// and DescribeAllUserContact, versions 2019-10-16 and 2021-05-27, over one
+// contact store, signed with TC3 or signature v1 (package signature), as
+// JSON, query or form parameters. Answers are HTTP 200 JSON envelopes with
+// a fresh RequestId, but for injected faults (a bare HTML 503, a closed
+// connection) and non-API requests (404, or 405 with Allow).
 //
-// # The API
+// Checks, in order: body over 10 MB (RequestSizeLimitExceeded); signature
+// (AuthFailure.*); Action, Version, Region (required by 2019-10-16 only); the
+// rate limit (Config.RPS calls per account and action in any sliding
+// second, shared by the account's keys); an injected InternalError or 503;
+// parameters (missing, unknown, wrongly typed, invalid); the action; then
+// the injected latency, and the answer or an injected drop.
 //
-// POST / with a JSON body is what the SDKs send; GET / with the parameters in
-// the query string and POST / with an application/x-www-form-urlencoded body
-// are accepted too (arrays as Names.0, Names.1, ...). Headers: X-TC-Action,
-// X-TC-Version, X-TC-Timestamp, X-TC-Region, X-TC-Token (temporary keys),
-// Authorization (TC3-HMAC-SHA256, checked by package tc3). Every answer is
-// HTTP 200 with Content-Type application/json and a fresh RequestId:
-//
-//	{"Response":{"Id":1,"RequestId":"..."}}
-//	{"Response":{"Error":{"Code":"...","Message":"..."},"RequestId":"..."}}
-//
-// except the injected faults (a bare HTTP 503 with an HTML body, or a closed
-// connection) and requests that are not API calls at all (404 for another
-// path, 405 for another method).
-//
-// A request is checked in this order, stopping at the first failure:
-//
-//  1. Body over 64 MiB: RequestSizeLimitExceeded without authentication
-//     (the body cannot be hashed for free beyond that).
-//  2. Authentication (tc3): AuthFailure.InvalidAuthorization,
-//     .SecretIdNotFound, .SignatureExpire, .SignatureFailure, .TokenFailure.
-//  3. X-TC-Action (MissingParameter, InvalidAction), X-TC-Version
-//     (MissingParameter, NoSuchVersion), X-TC-Region (MissingParameter,
-//     UnsupportedRegion).
-//  4. Rate limit: at most Config.RPS accepted calls per SecretId and action in
-//     any sliding one-second window; the excess gets RequestLimitExceeded and
-//     changes nothing.
-//  5. Injected InternalError or HTTP 503 (nothing is changed).
-//  6. Body over 10 MB: RequestSizeLimitExceeded.
-//  7. Parameters: InvalidParameter (malformed body, wrong JSON type),
-//     MissingParameter, UnknownParameter (naming it), InvalidParameterValue.
-//     Missing parameters are reported before unknown ones, unknown before
-//     wrongly typed, wrongly typed before invalid values.
-//  8. The action: AddUserContact answers FailedOperation when the name
-//     exists (exact match).
-//  9. Injected latency, then the answer, or an injected drop: the action has
-//     been applied but the connection closes without an answer.
-//
-// Faults are drawn once per authenticated request from a math/rand/v2 source
-// seeded with Config.Seed, so the same sequence of requests meets the same
-// faults.
-//
-// # Admin endpoints
-//
-// Under /_emulator/, which the API never uses (its only path is "/"); they
-// need no signature:
-//
-//	GET /_emulator/faults    current Faults as JSON
-//	PUT /_emulator/faults    replace them: {"InternalError":0.1,"Unavailable":0,"Drop":0.05,"Latency":"200ms"}
-//	GET /_emulator/contacts  {"TotalCount":N,"Contacts":[{"Id":1,"Name":"..","Mail":".."}]}
-//	GET /_emulator/stats     Stats as JSON
+// Each version keeps its documented rules: 2019-10-16 a unique Name of 2-60
+// characters; 2021-05-27 a Name of at most 20 letters, digits, spaces and
+// !@#$%^&*()_+-=（）, and a unique ContactInfo starting with a letter or
+// digit. Neither documents the error for a duplicate: FailedOperation is a
+// guess. Faults are drawn once per authenticated request from Config.Seed.
+// Unsigned admin endpoints: GET and PUT /_emulator/faults
+// ({"Drop":0.05,"Latency":"200ms"}; unknown fields refused),
+// GET /_emulator/contacts, GET /_emulator/stats.
 package emulator
 
 import (
-	"context"
+	"cmp"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
+	mrand "math/rand/v2"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -71,21 +38,8 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/google/uuid"
 
-	"github.com/scf-dbbrain/addusercontact/internal/tc3"
-)
-
-// API constants of the emulated service.
-const (
-	Service                      = "dbbrain"
-	Version                      = "2019-10-16"
-	ActionAddUserContact         = "AddUserContact"
-	ActionDescribeAllUserContact = "DescribeAllUserContact"
-	// MaxBodyBytes is the API 3.0 limit on a request body.
-	MaxBodyBytes = 10 << 20
-	// DefaultRPS is the documented AddUserContact limit per second.
-	DefaultRPS = 20
-	// AdminPrefix starts every admin path.
-	AdminPrefix = "/_emulator/"
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
+	"github.com/scf-dbbrain/addusercontact/internal/signature"
 )
 
 // Codes that Stats counts besides the API error codes.
@@ -93,53 +47,65 @@ const (
 	StatOK          = "OK"      // a success envelope
 	StatUnavailable = "HTTP503" // injected bare 503
 	StatDropped     = "Dropped" // injected closed connection
-	StatNotAPI      = "NotAPI"  // wrong path or method
 	statsOther      = "(other)" // Stats.Actions key for unknown actions
 )
 
 // Key is an API key pair the emulator accepts; a non-empty Token makes it a
-// temporary key whose requests must carry X-TC-Token equal to Token.
-type Key = tc3.Key
+// temporary key whose requests must carry it.
+type Key struct {
+	SecretID  string // The key's public id.
+	SecretKey string // The signing secret.
+	Token     string // The session token of a temporary key.
+	Account   string // The owner ("" is the default account), whose rate limit it shares.
+}
+
+// NewTemporaryKey returns a fresh random temporary key of account, as SCF
+// gives each function instance.
+func NewTemporaryKey(account string) Key {
+	return Key{SecretID: "AKIDLOCAL" + rand.Text(), SecretKey: rand.Text(), Token: rand.Text() + rand.Text(), Account: account}
+}
 
 // Config configures a Server.
 type Config struct {
-	// Keys are the accepted key pairs; at least one.
-	Keys []Key
-	// RPS is the per-SecretId, per-action limit in any one-second window:
-	// 0 means DefaultRPS, a negative value means unlimited.
+	Keys   []Key  // The accepted key pairs; at least one.
+	Seed   int64  // Seeds the fault draws.
+	Faults Faults // The initial faults.
+	// RPS is the limit per account and action in any one-second window: 0
+	// means dbbrain.RateLimit, a negative value unlimited.
 	RPS int
-	// Seed seeds the fault draws.
-	Seed int64
-	// Faults are the initial faults.
-	Faults Faults
-	// StatePath is "" to keep contacts in memory; otherwise they are loaded
-	// from it at start and written to it atomically after each change.
+	// StatePath is "" to keep contacts in memory; otherwise they live in
+	// this file, in an existing directory, which several emulators may share.
 	StatePath string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// NewRequestID makes RequestIds; nil means a fresh UUID v4 each.
 	NewRequestID func() string
-	// Logger gets one line per request; nil discards them.
+	// Logger gets one line per request, contact emails included: build it
+	// with redact.NewLogger. Nil discards them.
 	Logger *slog.Logger
 }
 
-// Server is the emulator, an http.Handler. It is safe for concurrent use and
-// starts no goroutines.
+// Server is the emulator, an http.Handler. It is safe for concurrent use
+// and starts no goroutines.
 type Server struct {
-	verifier  *tc3.Verifier
+	verifier  *signature.Verifier
+	accounts  map[string]string // SecretID to account
 	validate  *validator.Validate
 	now       func() time.Time
 	newID     func() string
 	log       *slog.Logger
+	mux       *http.ServeMux
 	done      chan struct{}
 	closeOnce sync.Once
 
-	mu      sync.Mutex // guards everything below
-	faults  Faults
-	rng     *rand.Rand
-	limiter *slidingWindow
-	store   *store
-	stats   Stats
+	mu       sync.Mutex // guards everything below
+	faults   Faults
+	rng      *mrand.Rand
+	limiter  *slidingWindow
+	store    *store
+	requests int64 // the Stats counters
+	codes    map[string]int64
+	actions  map[string]*ActionStats
 }
 
 // New makes a Server; it loads Config.StatePath if that file exists.
@@ -147,13 +113,13 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Keys) == 0 {
 		return nil, errors.New("emulator: no keys configured")
 	}
+	keys, accounts := signature.KeyStore{}, map[string]string{}
 	for i, k := range cfg.Keys {
-		if k.SecretID == "" || k.SecretKey == "" {
-			return nil, fmt.Errorf("emulator: key %d needs SecretID and SecretKey", i)
+		if _, dup := accounts[k.SecretID]; dup || k.SecretID == "" || k.SecretKey == "" {
+			return nil, fmt.Errorf("emulator: key %d lacks a SecretID or SecretKey, or repeats a SecretID", i)
 		}
-		if slices.ContainsFunc(cfg.Keys[:i], func(o Key) bool { return o.SecretID == k.SecretID }) {
-			return nil, fmt.Errorf("emulator: SecretID %s configured twice", k.SecretID)
-		}
+		accounts[k.SecretID] = k.Account
+		keys[k.SecretID] = signature.Key{SecretID: k.SecretID, SecretKey: k.SecretKey, Token: k.Token}
 	}
 	if err := cfg.Faults.Validate(); err != nil {
 		return nil, err
@@ -162,36 +128,40 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
-	newID := cfg.NewRequestID
-	if newID == nil {
-		newID = uuid.NewString
+	if cfg.NewRequestID == nil {
+		cfg.NewRequestID = uuid.NewString
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	if cfg.RPS == 0 {
+		cfg.RPS = dbbrain.RateLimit
 	}
-	rps := cfg.RPS
-	if rps == 0 {
-		rps = DefaultRPS
-	}
-	return &Server{
-		verifier: &tc3.Verifier{Keys: tc3.NewStaticKeys(cfg.Keys...), Service: Service, Now: now},
+	s := &Server{
+		verifier: &signature.Verifier{Keys: keys, Service: dbbrain.Service, Now: cfg.Now},
+		accounts: accounts,
 		validate: validator.New(),
-		now:      now,
-		newID:    newID,
-		log:      logger,
+		now:      cfg.Now,
+		newID:    cfg.NewRequestID,
+		log:      cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		mux:      http.NewServeMux(),
 		done:     make(chan struct{}),
 		faults:   cfg.Faults,
-		rng:      rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)),
-		limiter:  newSlidingWindow(rps),
+		rng:      mrand.New(mrand.NewPCG(uint64(cfg.Seed), 0x9e3779b97f4a7c15)),
+		limiter:  &slidingWindow{limit: cfg.RPS, arrivals: map[windowKey][]time.Time{}},
 		store:    st,
-		stats:    newStats(),
-	}, nil
+		codes:    map[string]int64{},
+		actions:  map[string]*ActionStats{},
+	}
+	s.mux.HandleFunc("GET /{$}", s.serveAPI)
+	s.mux.HandleFunc("POST /{$}", s.serveAPI)
+	s.adminRoutes(s.mux)
+	return s, nil
 }
+
+// ServeHTTP serves the API at "/" and the admin endpoints under
+// AdminPrefix.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // SetFaults replaces the injected faults; invalid ones are refused.
 func (s *Server) SetFaults(f Faults) error {
@@ -211,58 +181,42 @@ func (s *Server) Faults() Faults {
 	return s.faults
 }
 
-// Contacts returns the stored contacts ordered by Id.
+// Contacts returns the stored contacts ordered by Id, including those
+// another process sharing the state file added.
 func (s *Server) Contacts() []Contact {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.store.snapshot()
+	return s.store.list()
 }
 
 // Stats returns a copy of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.stats.clone()
+	out := Stats{Requests: s.requests, Codes: maps.Clone(s.codes), Actions: map[string]ActionStats{}}
+	for k, a := range s.actions {
+		out.Actions[k] = ActionStats{Requests: a.Requests, Codes: maps.Clone(a.Codes),
+			Accepted: slices.Clone(a.Accepted), Refused: slices.Clone(a.Refused)}
+	}
+	return out
 }
 
-// Close cuts short any injected latency (running or later) and flushes the
-// state file. It is idempotent; the Server keeps answering afterwards, so
-// call it before or after shutting the http.Server down.
+// Close cuts short every injected latency, running or later. The state
+// file needs no flush (each change is written as it is made). Close is
+// idempotent and the Server keeps answering afterwards.
 func (s *Server) Close() error {
-	var err error
-	s.closeOnce.Do(func() {
-		close(s.done)
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		err = s.store.flush()
-	})
-	return err
+	s.closeOnce.Do(func() { close(s.done) })
+	return nil
 }
 
-// wait sleeps for an injected latency, or less if the client gave up or the
-// Server is closing.
-func (s *Server) wait(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	case <-s.done:
-	}
-}
-
-// Stats counts the requests a Server answered.
+// Stats counts the API requests a Server answered.
 type Stats struct {
-	// Requests counts API requests (admin requests excluded).
-	Requests int64
-	// Codes counts answers by error code, StatOK, StatUnavailable,
-	// StatDropped or StatNotAPI.
+	Requests int64 // API requests, admin and non-API requests excluded.
+	// Codes counts answers by error code, StatOK, StatUnavailable or
+	// StatDropped.
 	Codes map[string]int64
-	// Actions breaks the counts down by X-TC-Action ("(other)" for
-	// anything that is not an emulated action).
+	// Actions breaks the counts down by action ("(other)" for anything
+	// that is not an emulated action).
 	Actions map[string]ActionStats
 }
 
@@ -270,40 +224,42 @@ type Stats struct {
 type ActionStats struct {
 	Requests int64            // Every request for the action.
 	Codes    map[string]int64 // Answers by code.
-	// Accepted holds the arrival times (server clock) of the calls the rate
-	// limiter admitted, in order of admission.
+	// Accepted and Refused hold the arrival times (server clock) of the
+	// calls the rate limiter admitted and refused, in order, so that a
+	// bench can count both per second.
 	Accepted []time.Time
+	Refused  []time.Time
 }
 
-func newStats() Stats {
-	return Stats{Codes: map[string]int64{}, Actions: map[string]ActionStats{}}
-}
-
-func (st *Stats) count(action, code string) {
-	st.Requests++
-	st.Codes[code]++
-	a := st.Actions[action]
-	if a.Codes == nil {
-		a.Codes = map[string]int64{}
+// admit asks the rate limiter about a call arriving at at and records the
+// verdict in Stats.
+func (s *Server) admit(k windowKey, at time.Time) (admitted bool, inWindow int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	admitted, inWindow = s.limiter.allow(k, at)
+	if a := s.actionStats(k.action); admitted {
+		a.Accepted = append(a.Accepted, at)
+	} else {
+		a.Refused = append(a.Refused, at)
 	}
+	return admitted, inWindow
+}
+
+// count records one answered request.
+func (s *Server) count(action, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests++
+	s.codes[code]++
+	a := s.actionStats(action)
 	a.Requests++
 	a.Codes[code]++
-	st.Actions[action] = a
 }
 
-func (st *Stats) accept(action string, at time.Time) {
-	a := st.Actions[action]
-	if a.Codes == nil {
-		a.Codes = map[string]int64{}
+// actionStats returns an action's counters; s.mu must be held.
+func (s *Server) actionStats(action string) *ActionStats {
+	if s.actions[action] == nil {
+		s.actions[action] = &ActionStats{Codes: map[string]int64{}}
 	}
-	a.Accepted = append(a.Accepted, at)
-	st.Actions[action] = a
-}
-
-func (st Stats) clone() Stats {
-	out := Stats{Requests: st.Requests, Codes: maps.Clone(st.Codes), Actions: make(map[string]ActionStats, len(st.Actions))}
-	for k, a := range st.Actions {
-		out.Actions[k] = ActionStats{Requests: a.Requests, Codes: maps.Clone(a.Codes), Accepted: slices.Clone(a.Accepted)}
-	}
-	return out
+	return s.actions[action]
 }

@@ -1,8 +1,8 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -11,32 +11,26 @@ import (
 const maxLatency = 10 * time.Minute
 
 // Faults are injected into authenticated API requests. The three
-// probabilities are exclusive outcomes of one draw, so their sum must not
-// exceed 1.
+// probabilities are exclusive outcomes of one draw: their sum is at most 1.
 type Faults struct {
-	// InternalError is the probability of answering the InternalError
-	// envelope; nothing is changed.
+	// InternalError is the probability of an InternalError answer that
+	// changes nothing.
 	InternalError float64
-	// Unavailable is the probability of a bare HTTP 503 with an HTML body;
-	// nothing is changed.
+	// Unavailable is the probability of a bare HTTP 503 with an HTML body
+	// that changes nothing.
 	Unavailable float64
-	// Drop is the probability of closing the connection without an answer
-	// after the action was applied: a contact may be created whose answer
-	// is lost.
+	// Drop is the probability of applying the call, then closing the
+	// connection unanswered: a contact may be created whose answer is lost.
 	Drop float64
-	// Latency delays every authenticated answer. The action is applied
-	// before the delay, so it happens even if the client gives up.
+	// Latency delays every authenticated answer, after the call is applied.
 	Latency time.Duration
 }
 
 // Validate checks the probabilities and the latency.
 func (f Faults) Validate() error {
-	for _, p := range []struct {
-		name string
-		v    float64
-	}{{"InternalError", f.InternalError}, {"Unavailable", f.Unavailable}, {"Drop", f.Drop}} {
-		if !(p.v >= 0 && p.v <= 1) { // also rejects NaN
-			return fmt.Errorf("emulator: fault probability %s=%v is not in [0,1]", p.name, p.v)
+	for name, p := range map[string]float64{"InternalError": f.InternalError, "Unavailable": f.Unavailable, "Drop": f.Drop} {
+		if !(p >= 0 && p <= 1) { // also refuses NaN
+			return fmt.Errorf("emulator: fault probability %s=%v is not in [0,1]", name, p)
 		}
 	}
 	if sum := f.InternalError + f.Unavailable + f.Drop; sum > 1+1e-9 {
@@ -48,11 +42,10 @@ func (f Faults) Validate() error {
 	return nil
 }
 
+// faultsJSON is Faults with Latency as a time.ParseDuration string ("250ms").
 type faultsJSON struct {
-	InternalError float64
-	Unavailable   float64
-	Drop          float64
-	Latency       string // a time.ParseDuration string, e.g. "250ms"
+	InternalError, Unavailable, Drop float64
+	Latency                          string
 }
 
 // MarshalJSON writes Latency as a duration string.
@@ -60,19 +53,19 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 	return json.Marshal(faultsJSON{f.InternalError, f.Unavailable, f.Drop, f.Latency.String()})
 }
 
-// UnmarshalJSON reads Latency as a duration string ("" means none).
+// UnmarshalJSON reads Latency as a duration string ("" means none) and
+// refuses unknown fields, so that a misspelt fault is not silently ignored.
 func (f *Faults) UnmarshalJSON(b []byte) error {
 	var j faultsJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&j)
 	var lat time.Duration
-	if j.Latency != "" {
-		d, err := time.ParseDuration(j.Latency)
-		if err != nil {
-			return errors.New("emulator: Latency must be a duration such as \"250ms\"")
-		}
-		lat = d
+	if err == nil && j.Latency != "" {
+		lat, err = time.ParseDuration(j.Latency)
+	}
+	if err != nil {
+		return fmt.Errorf("emulator: faults (Latency is a duration such as \"250ms\"): %w", err)
 	}
 	*f = Faults{InternalError: j.InternalError, Unavailable: j.Unavailable, Drop: j.Drop, Latency: lat}
 	return nil

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 )
 
 // FuzzServeHTTP drives request parsing behind a valid signature: any method,
@@ -17,16 +19,16 @@ func FuzzServeHTTP(f *testing.F) {
 	for _, seed := range []struct {
 		method, action, contentType, query, body string
 	}{
-		{"POST", ActionAddUserContact, "application/json", "", addBody("John Smith", "test@qq.com")},
-		{"POST", ActionAddUserContact, "application/json", "", addBody("张三", "zs@qq.com")},
-		{"POST", ActionAddUserContact, "application/json; charset=utf-8", "", `{"Name":1}`},
-		{"POST", ActionAddUserContact, form, "", "Name=John+Smith&ContactInfo=test%40qq.com&Product=mysql"},
-		{"GET", ActionAddUserContact, form, "Name=a%20b&ContactInfo=a%40b.co&Product=mysql", ""},
-		{"POST", ActionDescribeAllUserContact, "application/json", "", `{"Product":"mysql","Names":["zhang",null]}`},
-		{"GET", ActionDescribeAllUserContact, form, "Product=mysql&Names.0=a&Names.10=b", ""},
-		{"POST", ActionDescribeAllUserContact, "text/plain", "", `{"Product":"mysql"}`},
+		{"POST", dbbrain.ActionAddUserContact, "application/json", "", addBody("John Smith", "test@qq.com")},
+		{"POST", dbbrain.ActionAddUserContact, "application/json", "", addBody("张三", "zs@qq.com")},
+		{"POST", dbbrain.ActionAddUserContact, "application/json; charset=utf-8", "", `{"Name":1}`},
+		{"POST", dbbrain.ActionAddUserContact, form, "", "Name=John+Smith&ContactInfo=test%40qq.com&Product=mysql"},
+		{"GET", dbbrain.ActionAddUserContact, form, "Name=a%20b&ContactInfo=a%40b.co&Product=mysql", ""},
+		{"POST", dbbrain.ActionDescribeAllUserContact, "application/json", "", `{"Product":"mysql","Names":["zhang",null]}`},
+		{"GET", dbbrain.ActionDescribeAllUserContact, form, "Product=mysql&Names.0=a&Names.10=b", ""},
+		{"POST", dbbrain.ActionDescribeAllUserContact, "text/plain", "", `{"Product":"mysql"}`},
 		{"POST", "Nope", "application/json", "", `{`},
-		{"PATCH", ActionAddUserContact, "application/json", "", `{}`},
+		{"PATCH", dbbrain.ActionAddUserContact, "application/json", "", `{}`},
 	} {
 		f.Add(seed.method, seed.action, seed.contentType, seed.query, []byte(seed.body))
 	}
@@ -74,7 +76,7 @@ func FuzzServeHTTP(f *testing.F) {
 			t.Fatalf("no RequestId: %s", rec.Body.String())
 		}
 		if raw, isErr := env.Response["Error"]; isErr {
-			var e apiError
+			var e struct{ Code, Message string }
 			if err := json.Unmarshal(raw, &e); err != nil || e.Code == "" || e.Message == "" {
 				t.Fatalf("bad error %s", raw)
 			}
@@ -83,13 +85,17 @@ func FuzzServeHTTP(f *testing.F) {
 			}
 			return
 		}
+		if action == "" {
+			action = dbbrain.ActionAddUserContact // apiReq's default
+		}
 		switch action {
-		case ActionAddUserContact:
+		case dbbrain.ActionAddUserContact:
 			c := s.Contacts()
-			if len(c) != 1 || c[0].Id != 1 || nameProblem(c[0].Name) != "" || s.mailProblem(c[0].Mail) != "" {
+			v, _ := versionRules(dbbrain.Version)
+			if len(c) != 1 || c[0].Id != 1 || v.nameProblem(c[0].Name) != "" || s.mailProblem(v, c[0].Mail) != "" {
 				t.Fatalf("success stored %+v", c)
 			}
-		case ActionDescribeAllUserContact:
+		case dbbrain.ActionDescribeAllUserContact:
 			if _, ok := env.Response["Contacts"]; !ok {
 				t.Fatalf("describe without Contacts: %s", rec.Body.String())
 			}

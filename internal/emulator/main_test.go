@@ -11,7 +11,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/scf-dbbrain/addusercontact/internal/tc3"
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
+	"github.com/scf-dbbrain/addusercontact/internal/signature"
 )
 
 func TestMain(m *testing.M) {
@@ -64,13 +65,14 @@ func newTestServer(t *testing.T, clock *fakeClock, mod func(*Config)) *Server {
 	return s
 }
 
-// apiReq describes one API call made by hand, signed with tc3.Sign.
+// apiReq describes one API call made by hand, signed with signature.Sign.
 type apiReq struct {
 	method      string            // default POST
 	target      string            // default "/"
 	contentType string            // default application/json
 	body        string            // default "{}"
 	action      string            // default AddUserContact
+	version     string            // default 2019-10-16
 	headers     map[string]string // overrides; "" deletes
 	key         Key               // default permKey
 	at          time.Time         // signing time; default t0
@@ -92,7 +94,10 @@ func (a apiReq) build(t testing.TB) *http.Request {
 		a.body = "{}"
 	}
 	if a.action == "" {
-		a.action = ActionAddUserContact
+		a.action = dbbrain.ActionAddUserContact
+	}
+	if a.version == "" {
+		a.version = dbbrain.Version
 	}
 	key := a.key
 	if key.SecretID == "" {
@@ -105,7 +110,7 @@ func (a apiReq) build(t testing.TB) *http.Request {
 	r.Host = "127.0.0.1:9000"
 	r.Header.Set("Content-Type", a.contentType)
 	r.Header.Set("X-TC-Action", a.action)
-	r.Header.Set("X-TC-Version", Version)
+	r.Header.Set("X-TC-Version", a.version)
 	r.Header.Set("X-TC-Region", "ap-guangzhou")
 	for k, v := range a.headers {
 		if v == "" {
@@ -115,9 +120,9 @@ func (a apiReq) build(t testing.TB) *http.Request {
 		}
 	}
 	if !a.unsigned {
-		err := tc3.Sign(r, []byte(a.body), tc3.SignOptions{
+		err := signature.Sign(r, []byte(a.body), signature.SignOptions{
 			SecretID: key.SecretID, SecretKey: key.SecretKey, Token: key.Token,
-			Service: Service, Time: a.at,
+			Service: dbbrain.Service, Time: a.at,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +135,7 @@ func (a apiReq) build(t testing.TB) *http.Request {
 type apiResp struct {
 	Status   int
 	Response struct {
-		Error      *apiError
+		Error      *struct{ Code, Message string }
 		RequestId  string
 		Id         int64
 		TotalCount int64

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"mime"
@@ -14,38 +13,38 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 )
 
 // params are an action's input parameters as decoded JSON values (string,
-// json.Number, bool, []any, map[string]any); form and query parameters
+// json.Number, bool, []any, map[string]any); query and form parameters
 // arrive as strings and []any of strings.
 type params map[string]any
 
-// parseParams reads the action parameters: the query of a GET, the JSON or
-// form body of a POST.
-func parseParams(r *http.Request, body []byte) (params, *apiError) {
-	if r.Method == http.MethodGet {
-		return parseForm(r.URL.RawQuery)
-	}
-	mediaType := "application/json"
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil {
-			return nil, &apiError{"InvalidParameter", "The Content-Type header is malformed."}
+// parseParams reads a TC3 request's action parameters: the query of a GET,
+// the JSON or form body of a POST.
+func parseParams(r *http.Request, body []byte) (params, error) {
+	raw := r.URL.RawQuery
+	if r.Method != http.MethodGet {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		switch {
+		case r.Header.Get("Content-Type") == "" || (err == nil && mt == "application/json"):
+			return parseJSON(body)
+		case err == nil && mt == "application/x-www-form-urlencoded":
+			raw = string(body)
+		default:
+			return nil, apierror.New(apierror.InvalidParameter, "Content-Type %s is not supported; use application/json.", apierror.Quote(r.Header.Get("Content-Type")))
 		}
-		mediaType = mt
 	}
-	switch mediaType {
-	case "application/json":
-		return parseJSON(body)
-	case "application/x-www-form-urlencoded":
-		return parseForm(string(body))
-	default:
-		return nil, &apiError{"InvalidParameter", fmt.Sprintf("Content-Type `%s` is not supported; use application/json.", clip(mediaType))}
+	vals, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, apierror.New(apierror.InvalidParameter, "The query or form body is malformed.")
 	}
+	return formParams(vals)
 }
 
-func parseJSON(body []byte) (params, *apiError) {
+func parseJSON(body []byte) (params, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return params{}, nil
 	}
@@ -53,51 +52,42 @@ func parseJSON(body []byte) (params, *apiError) {
 	dec.UseNumber()
 	var p map[string]any
 	if err := dec.Decode(&p); err != nil || p == nil {
-		return nil, &apiError{"InvalidParameter", "The request body is not a JSON object."}
+		return nil, apierror.New(apierror.InvalidParameter, "The request body is not a JSON object.")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &apiError{"InvalidParameter", "The request body has data after the JSON object."}
+		return nil, apierror.New(apierror.InvalidParameter, "The request body has data after the JSON object.")
 	}
 	return p, nil
 }
 
-// parseForm decodes "Name=x&Names.0=a&Names.1=b" into params, arrays
-// flattened the way the SDKs flatten them for GET (Names.N, N from 0).
-func parseForm(raw string) (params, *apiError) {
-	vals, err := url.ParseQuery(raw)
-	if err != nil {
-		return nil, &apiError{"InvalidParameter", "The query or form body is malformed."}
-	}
+// formParams turns "Name=x&Names.0=a&Names.1=b" into params, with arrays
+// flattened the way the SDKs flatten them (Names.N, N from 0).
+func formParams(vals url.Values) (params, error) {
 	p := params{}
 	arrays := map[string]map[int]string{}
 	for k, vs := range vals {
-		if len(vs) > 1 {
-			return nil, &apiError{"InvalidParameter", fmt.Sprintf("The parameter `%s` is repeated.", clip(k))}
+		if len(vs) > 1 || !utf8.ValidString(vs[0]) {
+			return nil, apierror.New(apierror.InvalidParameter, "The parameter %s is repeated or not valid UTF-8.", apierror.Quote(k))
 		}
-		v := vs[0]
-		if !utf8.ValidString(v) {
-			return nil, &apiError{"InvalidParameter", fmt.Sprintf("The parameter `%s` is not valid UTF-8.", clip(k))}
-		}
-		if base, idx, ok := strings.Cut(k, "."); ok {
-			n, err := strconv.Atoi(idx)
-			if err != nil || n < 0 || strconv.Itoa(n) != idx {
-				return nil, &apiError{"UnknownParameter", fmt.Sprintf("The parameter `%s` is not recognized.", clip(k))}
-			}
-			if arrays[base] == nil {
-				arrays[base] = map[int]string{}
-			}
-			arrays[base][n] = v
+		base, idx, isElem := strings.Cut(k, ".")
+		if !isElem {
+			p[k] = vs[0]
 			continue
 		}
-		p[k] = v
+		if n, err := strconv.Atoi(idx); err != nil || n < 0 || strconv.Itoa(n) != idx {
+			return nil, unknown(k)
+		} else if arrays[base] == nil {
+			arrays[base] = map[int]string{n: vs[0]}
+		} else {
+			arrays[base][n] = vs[0]
+		}
 	}
 	for base, elems := range arrays {
 		if _, clash := p[base]; clash {
-			return nil, &apiError{"InvalidParameter", fmt.Sprintf("The parameter `%s` is given both as a value and as an array.", clip(base))}
+			return nil, apierror.New(apierror.InvalidParameter, "The parameter %s is given both as a value and as an array.", apierror.Quote(base))
 		}
-		idx := slices.Sorted(maps.Keys(elems))
-		arr := make([]any, 0, len(idx))
-		for _, i := range idx {
+		var arr []any
+		for _, i := range slices.Sorted(maps.Keys(elems)) {
 			arr = append(arr, elems[i])
 		}
 		p[base] = arr
@@ -105,76 +95,43 @@ func parseForm(raw string) (params, *apiError) {
 	return p, nil
 }
 
-// kind is a parameter's API type.
-type kind int
-
-const (
-	kindString kind = iota
-	kindStringArray
-)
-
-// String names the JSON type in plain words.
-func (k kind) String() string {
-	if k == kindStringArray {
-		return "Array of String"
-	}
-	return "String"
-}
-
+// paramSpec is one input parameter: a String, or an Array of String.
 type paramSpec struct {
-	name     string
-	kind     kind
-	required bool
+	name            string
+	array, required bool
+	only            string // the one valid value, if there is one
 }
 
 // check applies the generic rules in the documented order: missing, then
 // unknown, then wrongly typed. A JSON null counts as absent.
-func (p params) check(specs []paramSpec) *apiError {
+func (p params) check(specs ...paramSpec) error {
 	for _, sp := range specs {
-		if v, ok := p[sp.name]; sp.required && (!ok || v == nil) {
+		if sp.required && p[sp.name] == nil {
 			return missing(sp.name)
 		}
 	}
-	var unknown []string
-	for k := range p {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
 		if !slices.ContainsFunc(specs, func(sp paramSpec) bool { return sp.name == k }) {
-			unknown = append(unknown, k)
+			return unknown(k)
 		}
 	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		return &apiError{"UnknownParameter", fmt.Sprintf("The parameter `%s` is not recognized.", clip(unknown[0]))}
-	}
+	isStr := func(v any) bool { _, ok := v.(string); return ok }
 	for _, sp := range specs {
-		v, ok := p[sp.name]
-		if !ok || v == nil {
-			continue
+		v := p[sp.name]
+		arr, isArr := v.([]any)
+		wrong := !isStr(v)
+		if sp.array {
+			wrong = !isArr || slices.ContainsFunc(arr, func(e any) bool { return !isStr(e) })
 		}
-		if !hasKind(v, sp.kind) {
-			return &apiError{"InvalidParameter", fmt.Sprintf("The value type of parameter `%s` is incorrect, expected %s.", sp.name, sp.kind)}
+		if v != nil && wrong {
+			kind := map[bool]string{false: "String", true: "Array of String"}[sp.array]
+			return apierror.New(apierror.InvalidParameter, "The value type of parameter `%s` is incorrect, expected %s.", sp.name, kind)
+		}
+		if sp.only != "" && v != sp.only {
+			return invalidValue(sp.name, "must be `"+sp.only+"`")
 		}
 	}
 	return nil
-}
-
-func hasKind(v any, k kind) bool {
-	switch k {
-	case kindString:
-		_, ok := v.(string)
-		return ok
-	case kindStringArray:
-		arr, ok := v.([]any)
-		if !ok {
-			return false
-		}
-		for _, e := range arr {
-			if _, ok := e.(string); !ok {
-				return false
-			}
-		}
-		return true
-	}
-	return false
 }
 
 func (p params) str(name string) string {
@@ -184,9 +141,17 @@ func (p params) str(name string) string {
 
 func (p params) strs(name string) []string {
 	arr, _ := p[name].([]any)
-	out := make([]string, 0, len(arr))
+	var out []string
 	for _, e := range arr {
 		out = append(out, e.(string))
 	}
 	return out
+}
+
+func missing(name string) error {
+	return apierror.New(apierror.MissingParameter, "The request is missing a required parameter `%s`.", name)
+}
+
+func unknown(name string) error {
+	return apierror.New(apierror.UnknownParameter, "The parameter %s is not recognized.", apierror.Quote(name))
 }

@@ -5,17 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
+
+	"github.com/scf-dbbrain/addusercontact/internal/atomicfile"
 )
 
 // Contact is one stored contact, shaped like DescribeAllUserContact's
 // ContactItem.
 type Contact struct {
-	Id   int64  // the API spells it Id
+	Id   int64  // The API spells it Id.
 	Name string // The contact's name.
 	Mail string // The contact's email address.
 }
@@ -26,124 +27,95 @@ type stateFile struct {
 	Contacts []Contact
 }
 
-// store holds the contacts. It is not safe for concurrent use: Server
-// guards it with its mutex.
+// store holds the contacts in memory, or in a state file that several
+// emulator processes may share: Server's mutex serialises its use within a
+// process, a lock file across processes.
 type store struct {
-	path     string // "" keeps the state in memory only
-	nextID   int64
-	contacts []Contact // ordered by Id
-	byName   map[string]int64
+	path  string // "" keeps the state in memory only
+	state stateFile
 }
 
 func newStore(path string) (*store, error) {
-	s := &store{path: path, nextID: 1, byName: map[string]int64{}}
+	s := &store{path: path, state: stateFile{NextId: 1}}
 	if path == "" {
 		return s, nil
 	}
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("state %s is a directory", path)
 	}
+	unlock, err := lockFile(path + ".lock")
 	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
+		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
-	var st stateFile
-	if err := json.Unmarshal(raw, &st); err != nil {
-		return nil, fmt.Errorf("parse state %s: %w", path, err)
-	}
-	var maxID int64
-	for _, c := range st.Contacts {
-		if c.Id <= 0 {
-			return nil, fmt.Errorf("state %s: contact id %d is not positive", path, c.Id)
-		}
-		if _, dup := s.byName[c.Name]; dup {
-			return nil, fmt.Errorf("state %s: name %q appears twice", path, c.Name)
-		}
-		if slices.ContainsFunc(s.contacts, func(o Contact) bool { return o.Id == c.Id }) {
-			return nil, fmt.Errorf("state %s: id %d appears twice", path, c.Id)
-		}
-		s.byName[c.Name] = c.Id
-		s.contacts = append(s.contacts, c)
-		maxID = max(maxID, c.Id)
-	}
-	slices.SortFunc(s.contacts, func(a, b Contact) int { return cmp.Compare(a.Id, b.Id) })
-	s.nextID = max(st.NextId, maxID+1, 1)
-	return s, nil
+	return s, errors.Join(s.load(), unlock())
 }
 
-// add creates a contact; exists is true (and nothing changes) when the name
-// is taken. The state file is written before the change is made visible, so
-// a failed write leaves no trace.
-func (s *store) add(name, mail string) (c Contact, exists bool, err error) {
-	if _, ok := s.byName[name]; ok {
-		return Contact{}, true, nil
-	}
-	c = Contact{Id: s.nextID, Name: name, Mail: mail}
-	next := stateFile{NextId: s.nextID + 1, Contacts: append(slices.Clip(s.contacts), c)}
-	if err := s.write(next); err != nil {
-		return Contact{}, false, err
-	}
-	s.contacts = next.Contacts
-	s.nextID = next.NextId
-	s.byName[name] = c.Id
-	return c, false, nil
-}
-
-// find returns the contacts whose name contains any of names, ignoring case,
-// like the service's fuzzy match; no names returns every contact.
-func (s *store) find(names []string) []Contact {
-	out := []Contact{}
-	for _, c := range s.contacts {
-		if len(names) == 0 || slices.ContainsFunc(names, func(n string) bool {
-			return strings.Contains(strings.ToLower(c.Name), strings.ToLower(n))
-		}) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func (s *store) snapshot() []Contact { return slices.Clone(s.contacts) }
-
-func (s *store) flush() error {
-	return s.write(stateFile{NextId: s.nextID, Contacts: s.contacts})
-}
-
-// write replaces the state file atomically: a reader (or a crash) sees the
-// old file or the new one, never a partial write.
-func (s *store) write(st stateFile) error {
+// load re-reads the state file, which another process may have changed.
+// Writers replace it atomically, so reading needs no lock.
+func (s *store) load() error {
 	if s.path == "" {
 		return nil
 	}
-	if st.Contacts == nil {
-		st.Contacts = []Contact{}
+	raw, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
 	}
-	raw, err := json.MarshalIndent(st, "", "  ")
+	var st stateFile
+	if err == nil {
+		err = json.Unmarshal(raw, &st)
+	}
 	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+		return fmt.Errorf("state %s: %w", s.path, err)
 	}
-	dir, base := filepath.Split(s.path)
-	if dir == "" {
-		dir = "."
+	slices.SortFunc(st.Contacts, func(a, b Contact) int { return cmp.Compare(a.Id, b.Id) })
+	for i, c := range st.Contacts {
+		if c.Id <= 0 || (i > 0 && st.Contacts[i-1].Id == c.Id) {
+			return fmt.Errorf("state %s: contact id %d is not positive or appears twice", s.path, c.Id)
+		}
+		st.NextId = max(st.NextId, c.Id+1)
 	}
-	tmp, err := os.CreateTemp(dir, base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write state: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(append(raw, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		return fmt.Errorf("replace state: %w", err)
-	}
+	st.NextId = max(st.NextId, 1)
+	s.state = st
 	return nil
+}
+
+// list returns the contacts ordered by Id, as fresh as the file allows.
+func (s *store) list() []Contact {
+	_ = s.load() // a failed read keeps the last known contacts
+	return slices.Clone(s.state.Contacts)
+}
+
+// add stores a contact unless check, run on the current contacts, refuses
+// it. Under the lock it re-reads the file and writes it before the change
+// is visible, so that concurrent processes never reuse an Id or lose a
+// contact, and a failed write leaves no trace.
+func (s *store) add(name, mail string, check func([]Contact) error) (Contact, error) {
+	if s.path != "" {
+		unlock, err := lockFile(s.path + ".lock")
+		if err != nil {
+			return Contact{}, err
+		}
+		defer func() { _ = unlock() }()
+		if err := s.load(); err != nil {
+			return Contact{}, err
+		}
+	}
+	if err := check(s.state.Contacts); err != nil {
+		return Contact{}, err
+	}
+	c := Contact{Id: s.state.NextId, Name: name, Mail: mail}
+	next := stateFile{NextId: c.Id + 1, Contacts: append(slices.Clip(s.state.Contacts), c)}
+	if s.path != "" {
+		// Mode 0600: contacts are personal data.
+		err := atomicfile.Write(s.path, 0o600, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(next)
+		})
+		if err != nil {
+			return Contact{}, fmt.Errorf("write state: %w", err)
+		}
+	}
+	s.state = next
+	return c, nil
 }

@@ -18,8 +18,8 @@ import (
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 	"github.com/scf-dbbrain/addusercontact/internal/emulator"
+	"github.com/scf-dbbrain/addusercontact/internal/event"
 	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
-	"github.com/scf-dbbrain/addusercontact/internal/trigger"
 )
 
 // Bad input: every file under testdata/badinput is one raw event that the
@@ -43,7 +43,7 @@ const maxSyncResponse = 6 << 20
 type badWant struct {
 	// kind is the trigger the answer's form must be: an integration
 	// response for the HTTP kinds, the bare envelope otherwise.
-	kind trigger.Kind
+	kind event.Source
 	// status is the HTTP status, for the HTTP kinds only.
 	status int
 	// codes are the codes allowed: the error envelope's code, or for a batch
@@ -63,13 +63,13 @@ const (
 	codeMethod   = apierror.UnsupportedOperation
 )
 
-func onDirect(codes ...string) badWant { return badWant{kind: trigger.Direct, codes: codes} }
-func onTimer(codes ...string) badWant  { return badWant{kind: trigger.Timer, codes: codes} }
+func onDirect(codes ...string) badWant { return badWant{kind: event.Direct, codes: codes} }
+func onTimer(codes ...string) badWant  { return badWant{kind: event.Timer, codes: codes} }
 func onFunctionURL(status int, codes ...string) badWant {
-	return badWant{kind: trigger.FunctionURL, status: status, codes: codes}
+	return badWant{kind: event.FunctionURL, status: status, codes: codes}
 }
 func onAPIGateway(status int, codes ...string) badWant {
-	return badWant{kind: trigger.APIGateway, status: status, codes: codes}
+	return badWant{kind: event.APIGateway, status: status, codes: codes}
 }
 func (w badWant) asBatch() badWant { w.batch = true; return w }
 
@@ -422,7 +422,7 @@ func TestBadInputSetIsComplete(t *testing.T) {
 			t.Errorf("badInputs lists %s, which has no file in testdata/badinput", name)
 		}
 		for _, c := range want.codes {
-			if !slices.Contains(documentedCodes, c) || apierror.HTTPStatus(c)/100 != 4 {
+			if !slices.Contains(documentedCodes, c) || statusOf(c)/100 != 4 {
 				t.Errorf("%s: %s is not a documented client error code", name, c)
 			}
 		}
@@ -442,7 +442,7 @@ func TestBadInputSetIsComplete(t *testing.T) {
 type badResult struct {
 	out  []byte
 	err  error
-	kind trigger.Kind // from the invocation's log line
+	kind event.Source // from the invocation's log line
 	logs string
 	reqs int64 // requests the emulator received
 }
@@ -463,7 +463,7 @@ func runBadInput(t *testing.T, file string) badResult {
 	if !ok {
 		t.Fatalf("no invocation log line in:\n%s", res.logs)
 	}
-	res.kind = trigger.Kind(fmt.Sprint(rec["trigger"]))
+	res.kind = event.Source(fmt.Sprint(rec["trigger"]))
 	return res
 }
 
@@ -507,7 +507,7 @@ func TestBadInput(t *testing.T) {
 					t.Errorf("code %s, want one of %v", c, want.codes)
 				}
 			}
-			got := goldenText(render(res.out, res.err))
+			got := goldenText(renderOutcome(res.out, res.err))
 			golden := filepath.Join("testdata", "badinput-golden", name+".golden")
 			testsupport.Golden(t, golden, got, *update)
 		})
@@ -569,7 +569,7 @@ type answerParts struct {
 
 // inspectAnswer checks that an answer has exactly the documented shape for
 // its trigger and takes it apart. err is the function error, if any.
-func inspectAnswer(kind trigger.Kind, out []byte, err error) (answerParts, error) {
+func inspectAnswer(kind event.Source, out []byte, err error) (answerParts, error) {
 	if kind.HTTP() {
 		if err != nil {
 			return answerParts{}, fmt.Errorf("an HTTP trigger got a function error: %w", err)
@@ -625,11 +625,11 @@ func inspectIntegration(out []byte) (answerParts, error) {
 	if b64 {
 		return answerParts{}, errors.New("integration response is base64-encoded")
 	}
-	if headers["Content-Type"] != trigger.ContentType {
-		return answerParts{}, fmt.Errorf("Content-Type %q, want %q", headers["Content-Type"], trigger.ContentType)
+	if headers["Content-Type"] != event.ContentType {
+		return answerParts{}, fmt.Errorf("Content-Type %q, want %q", headers["Content-Type"], event.ContentType)
 	}
 	for k, v := range headers {
-		if k != "Content-Type" && (k != "Allow" || status != http.StatusMethodNotAllowed || v != trigger.AllowedMethods) {
+		if k != "Content-Type" && (k != "Allow" || status != http.StatusMethodNotAllowed || v != event.AllowedMethods) {
 			return answerParts{}, fmt.Errorf("unexpected header %s: %s", k, v)
 		}
 	}
@@ -643,8 +643,10 @@ func inspectIntegration(out []byte) (answerParts, error) {
 	a.status = status
 	want := http.StatusOK
 	switch {
+	case a.form == formError && headers["Allow"] != "":
+		want = http.StatusMethodNotAllowed // the function's own 405, for the method
 	case a.form == formError:
-		want = apierror.HTTPStatus(a.codes[0])
+		want = statusOf(a.codes[0])
 	case a.form == formBatch && len(a.codes) > 0:
 		want = http.StatusMultiStatus
 	}
@@ -698,8 +700,13 @@ func inspectEnvelope(out []byte) (answerParts, error) {
 			if err := json.Unmarshal(raw, &probe); err != nil {
 				return a, fmt.Errorf("Results[%d]: %w", i, err)
 			}
+			// A record trigger's results also say which record they came from.
+			var record []string
+			if probe["Record"] != nil {
+				record = []string{"Record"}
+			}
 			if probe["Error"] != nil {
-				rr, err := members(raw, "Name", "Error")
+				rr, err := members(raw, append(record, "Name", "Error")...)
 				if err != nil {
 					return a, fmt.Errorf("Results[%d]: %w", i, err)
 				}
@@ -710,7 +717,7 @@ func inspectEnvelope(out []byte) (answerParts, error) {
 				a.codes = append(a.codes, code)
 				continue
 			}
-			if _, err := members(raw, "Name", "Id"); err != nil {
+			if _, err := members(raw, append(record, "Name", "Id")...); err != nil {
 				return a, fmt.Errorf("Results[%d]: %w", i, err)
 			}
 			a.succeeded++

@@ -13,10 +13,10 @@ import (
 	"unicode/utf8"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
-	"github.com/scf-dbbrain/addusercontact/internal/config"
 	"github.com/scf-dbbrain/addusercontact/internal/contact"
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 	"github.com/scf-dbbrain/addusercontact/internal/emulator"
-	"github.com/scf-dbbrain/addusercontact/internal/trigger"
+	"github.com/scf-dbbrain/addusercontact/internal/event"
 )
 
 // maxSeed leaves the generated megabyte events out of the seed corpus: the
@@ -50,26 +50,36 @@ func addEventSeeds(f *testing.F) {
 	}
 }
 
-// FuzzDecodeAndValidate runs event bytes through trigger.Decode and
+// FuzzDecodeAndValidate runs event bytes through event.Decode and
 // contact.Validator.Parse, the whole of the function's input handling. Every
 // refusal must be an *apierror.Error with a client-error code, and whatever
 // is accepted must be a contact that keeps the documented rules.
 func FuzzDecodeAndValidate(f *testing.F) {
 	addEventSeeds(f)
-	v, err := contact.NewValidator()
+	v, err := contact.NewDecoder()
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		ev, err := trigger.Decode(payload)
-		if !slices.Contains([]trigger.Kind{trigger.APIGateway, trigger.FunctionURL, trigger.Timer, trigger.Direct}, ev.Kind) {
-			t.Fatalf("Decode returned kind %q", ev.Kind)
+		ev, err := event.Decode(payload)
+		if !slices.Contains([]event.Source{event.APIGateway, event.FunctionURL, event.Timer, event.Direct, event.CKafka, event.CMQ, event.EventBridge}, ev.Source) {
+			t.Fatalf("Decode returned kind %q", ev.Source)
 		}
 		if err != nil {
 			checkRefusal(t, "Decode", err)
 			return
 		}
-		req, err := v.Parse(ev.Params, config.DefaultRegion)
+		if ev.Source.Records() {
+			for _, m := range ev.Messages {
+				if m.Err != nil {
+					checkRefusal(t, "message "+m.Record, m.Err)
+				} else if _, err := v.Decode(m.Params, dbbrain.DefaultRegion); err != nil {
+					checkRefusal(t, "message "+m.Record, err)
+				}
+			}
+			return
+		}
+		req, err := v.Decode(ev.Request, dbbrain.DefaultRegion)
 		if err != nil {
 			checkRefusal(t, "Parse", err)
 			return
@@ -95,7 +105,7 @@ func FuzzDecodeAndValidate(f *testing.F) {
 				t.Fatalf("item %d %+q was accepted, but %s", i, it.Contact, broken)
 			}
 		}
-		if ev.Kind == trigger.Direct && !req.Batch {
+		if ev.Source == event.Direct && !req.Batch {
 			// The contact is what a plain JSON decoder reads from the event.
 			var plain struct{ Name, ContactInfo string }
 			if err := json.Unmarshal(payload, &plain); err == nil {
@@ -118,7 +128,7 @@ func checkRefusal(t *testing.T, where string, err error) {
 	if e.Code == "" || e.Message == "" {
 		t.Fatalf("%s: error without code or message: %+v", where, e)
 	}
-	if s := apierror.HTTPStatus(e.Code); s < 400 || s > 499 {
+	if s := statusOf(e.Code); s < 400 || s > 499 {
 		t.Fatalf("%s: code %s maps to HTTP %d, not a client error", where, e.Code, s)
 	}
 	if apierror.Retryable(e.Code) {
@@ -153,7 +163,7 @@ func contactRuleBroken(c contact.Contact) string {
 	switch {
 	case !utf8.ValidString(c.ContactInfo):
 		return "ContactInfo is not valid UTF-8"
-	case utf8.RuneCountInString(c.ContactInfo) > contact.MaxEmailLen:
+	case utf8.RuneCountInString(c.ContactInfo) > dbbrain.MaxEmailLen:
 		return "ContactInfo is too long"
 	case strings.HasPrefix(c.ContactInfo, "_"):
 		return "ContactInfo starts with _"
@@ -179,7 +189,7 @@ func invisible(r rune) bool {
 // must never reach DBbrain.
 func FuzzInvoke(f *testing.F) {
 	addEventSeeds(f)
-	v, err := contact.NewValidator()
+	v, err := contact.NewDecoder()
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -196,22 +206,22 @@ func FuzzInvoke(f *testing.F) {
 		if !ok {
 			t.Fatalf("no invocation log line:\n%s", logs)
 		}
-		ev, refusal := trigger.Decode(payload)
-		if kind := trigger.Kind(fmt.Sprint(rec["trigger"])); kind != ev.Kind {
-			t.Fatalf("logged trigger %s, Decode says %s", kind, ev.Kind)
+		ev, refusal := event.Decode(payload)
+		if kind := event.Source(fmt.Sprint(rec["trigger"])); kind != ev.Source {
+			t.Fatalf("logged trigger %s, Decode says %s", kind, ev.Source)
 		}
-		a, err := inspectAnswer(ev.Kind, out, ierr)
+		a, err := inspectAnswer(ev.Source, out, ierr)
 		if err != nil {
 			t.Fatalf("%v\nanswer: %s\nerror: %v", err, clip(out), ierr)
 		}
-		if looksHTTP(payload) && !ev.Kind.HTTP() {
-			t.Fatalf("an HTTP event answered as %s: %s", ev.Kind, clip(out))
+		if looksHTTP(payload) && !ev.Source.HTTP() {
+			t.Fatalf("an HTTP event answered as %s: %s", ev.Source, clip(out))
+		}
+		if refusal == nil && !ev.Source.Records() {
+			_, refusal = v.Decode(ev.Request, dbbrain.DefaultRegion)
 		}
 		if refusal == nil {
-			_, refusal = v.Parse(ev.Params, config.DefaultRegion)
-		}
-		if refusal == nil {
-			return
+			return // records are judged one by one, in the answer's results
 		}
 		if n := fx.emu.Stats().Requests; n != 0 {
 			t.Fatalf("refused input (%v) reached DBbrain: %d requests", refusal, n)

@@ -1,17 +1,16 @@
 // Package handler is the function: it takes one SCF event, registers the
-// contact or contacts it asks for, and answers in the form its trigger
-// expects.
+// contacts it asks for, and answers in the form its trigger expects.
 //
-// Handler.Invoke has the signature of scf-go-lib's cloudfunction.Handler,
-// so the runtime calls it directly with the raw event bytes and tests drive
-// it the same way. Taking raw bytes, rather than letting scf-go-lib
-// unmarshal into a typed event, is what lets a malformed or empty event get
-// an InvalidParameter answer instead of a bare runtime error.
+// Handler.Invoke has the signature of scf-go-lib's cloudfunction.Handler, so
+// the runtime calls it with the raw event bytes and tests drive it the same
+// way; taking raw bytes is what lets a malformed or empty event get an
+// InvalidParameter answer instead of a bare runtime error. One event's path:
+// event.Decode tells the trigger and finds the request, contact.Decoder
+// checks it, registrar calls DBbrain, and answer.go renders the envelope.
 package handler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,62 +20,55 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/tencentyun/scf-go-lib/functioncontext"
-	"golang.org/x/time/rate"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 	"github.com/scf-dbbrain/addusercontact/internal/config"
 	"github.com/scf-dbbrain/addusercontact/internal/contact"
-	"github.com/scf-dbbrain/addusercontact/internal/credentials"
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
-	"github.com/scf-dbbrain/addusercontact/internal/envelope"
+	"github.com/scf-dbbrain/addusercontact/internal/event"
 	"github.com/scf-dbbrain/addusercontact/internal/redact"
 	"github.com/scf-dbbrain/addusercontact/internal/registrar"
-	"github.com/scf-dbbrain/addusercontact/internal/trigger"
 )
 
 // Deps are the handler's dependencies; main wires the real ones.
 type Deps struct {
-	// Getenv reads the environment on every invocation.
+	// Getenv reads the environment: the configuration once, in New, and the
+	// role's credentials on every invocation.
 	Getenv func(string) string
-	// Log receives one JSON line per invocation (and attempt lines).
+	// Log receives one JSON line per invocation, and WARN lines for what
+	// needs attention.
 	Log io.Writer
-	// Transport carries every DBbrain call of the process.
+	// Transport carries every DBbrain call of the process; nil means one
+	// sized for the configured concurrency.
 	Transport http.RoundTripper
 	// Fallback credential providers after the environment.
-	Fallback []credentials.Provider
+	Fallback []config.Provider
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// NewRequestID names invocations that came without a RequestId; nil
 	// means uuid.NewString.
 	NewRequestID func() string
-	// Backoff overrides the registrar's backoff (tests use it).
-	Backoff registrar.BackoffFactory
-	// Retry overrides the registrar's retry policy.
-	Retry registrar.RetryPolicy
+	// Backoff and CheckRetry override the registrar's (tests use them).
+	Backoff    registrar.BackoffFactory
+	CheckRetry registrar.CheckRetry
 }
 
 // Handler serves invocations. One lives per process; it is safe for
 // concurrent use.
 type Handler struct {
-	deps      Deps
-	validator *contact.Validator
-	limiter   *rate.Limiter
-	estimator *registrar.Estimator
-	level     *slog.LevelVar
-	log       *slog.Logger
+	deps    Deps
+	cfg     config.Config
+	cfgErr  error // a bad configuration, answered to every invocation
+	decoder *contact.Decoder
+	adds    *registrar.Pacer
+	lookups *registrar.Pacer
+	log     *slog.Logger
 }
 
-// New returns a Handler. It fails when the configuration in the environment
-// is invalid, so that a misconfigured deployment fails at start-up.
+// New returns a Handler. It reads the configuration once; a bad one does not
+// stop the process but is the answer to every invocation, so that callers
+// learn what is wrong instead of meeting a runtime that never starts.
 func New(d Deps) (*Handler, error) {
-	cfg, err := config.Load(d.Getenv)
-	if err != nil {
-		return nil, fmt.Errorf("configuration: %w", err)
-	}
-	v, err := contact.NewValidator()
-	if err != nil {
-		return nil, fmt.Errorf("building the contact validator: %w", err)
-	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -86,16 +78,26 @@ func New(d Deps) (*Handler, error) {
 	if d.Log == nil {
 		d.Log = io.Discard
 	}
-	level := new(slog.LevelVar)
-	level.Set(cfg.LogLevel)
-	return &Handler{
-		deps:      d,
-		validator: v,
-		limiter:   registrar.NewLimiter(cfg.RPS),
-		estimator: registrar.NewEstimator(),
-		level:     level,
-		log:       slog.New(slog.NewJSONHandler(d.Log, &slog.HandlerOptions{Level: level})),
-	}, nil
+	dec, err := contact.NewDecoder()
+	if err != nil {
+		return nil, fmt.Errorf("building the contact decoder: %w", err)
+	}
+	cfg, cfgErr := config.Load(d.Getenv)
+	if d.Transport == nil {
+		d.Transport = dbbrain.NewTransport(max(cfg.Concurrency, 8))
+	}
+	h := &Handler{
+		deps: d, cfg: cfg, cfgErr: cfgErr, decoder: dec,
+		adds:    registrar.NewPacer(cfg.RPS, d.Now),
+		lookups: registrar.NewPacer(cfg.RPS, d.Now),
+		log:     redact.NewLogger(d.Log, cfg.LogLevel),
+	}
+	if cfgErr != nil {
+		h.log.Error("invalid configuration", "error", cfgErr)
+	} else {
+		h.log.Info("starting", "config", cfg.String())
+	}
+	return h, nil
 }
 
 // Close releases idle connections; a process calls it on the way out.
@@ -105,30 +107,17 @@ func (h *Handler) Close() {
 	}
 }
 
-// RetryableError is returned to the runtime, as a function error, when a
-// timer or direct invocation failed in a way a retry can fix, so that SCF's
-// asynchronous retry (or the workflow's) runs. Its text is the response
-// envelope, so a synchronous caller still learns the code, the message and,
-// for a batch, which contacts did succeed.
-type RetryableError struct {
-	Code     string // The code of the failure, or PartialSuccess/Failed for a batch.
-	Envelope []byte // The answer the caller would have got.
-}
-
-// Error is the envelope with every address masked: SCF logs function errors,
-// and an upstream message may quote the address it refused.
-func (e *RetryableError) Error() string { return redact.Emails(string(e.Envelope)) }
-
 // invocation is what one Invoke learned, for the answer and the log line.
 type invocation struct {
 	requestID  string
-	kind       trigger.Kind
+	source     event.Source
 	start      time.Time
 	err        error // whole-request failure
+	final      bool  // err lies in the event itself: no redelivery can help
 	batch      bool
 	single     registrar.Outcome
 	email      string
-	results    []envelope.Result
+	results    []Result
 	failed     int
 	attempts   int
 	upstreamID string
@@ -136,7 +125,7 @@ type invocation struct {
 
 // Invoke handles one event.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err error) {
-	inv := &invocation{requestID: h.requestID(ctx), kind: trigger.Direct, start: h.deps.Now()}
+	inv := &invocation{requestID: h.requestID(ctx), source: event.Direct, start: h.deps.Now()}
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error("panic", "request_id", inv.requestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -151,108 +140,138 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 }
 
 func (h *Handler) serve(ctx context.Context, inv *invocation, payload []byte) {
-	ev, err := trigger.Decode(payload)
-	inv.kind = ev.Kind
-	cfg, cerr := config.Load(h.deps.Getenv)
-	if cerr != nil {
-		inv.err = cerr
+	ev, err := event.Decode(payload)
+	inv.source = ev.Source
+	switch {
+	case h.cfgErr != nil:
+		inv.err = h.cfgErr
+		return
+	case err != nil:
+		inv.err, inv.final = err, true // the event itself is unusable
+		return
+	case ev.Source.Records():
+		h.serveRecords(ctx, inv, ev.Messages)
 		return
 	}
-	h.apply(cfg)
-	if err != nil {
-		inv.err = err
-		return
-	}
-	req, err := h.validator.Parse(ev.Params, cfg.Region)
+	req, err := h.decoder.Decode(ev.Request, h.cfg.Region)
 	if err != nil {
 		inv.err = err
 		return
 	}
 	inv.batch = req.Batch
-	if !req.Batch {
-		inv.email = redact.Email(req.Items[0].Contact.ContactInfo)
-	}
-	if err := checkMargin(ctx, cfg); err != nil {
-		inv.err = err
-		return
-	}
-	// Looking for credentials keeps the margin too, so that "no
-	// credentials" is still answered when a fallback provider hangs.
-	credCtx, cancel := context.WithDeadline(ctx, registrar.WorkDeadline(ctx, h.deps.Now(), cfg.Margin))
-	cred, err := credentials.Resolver{Getenv: h.deps.Getenv, Fallback: h.deps.Fallback}.Resolve(credCtx)
-	cancel()
+	reg, err := h.registrar(ctx, inv)
 	if err != nil {
 		inv.err = err
 		return
 	}
-	log := h.log.With("request_id", inv.requestID)
-	log.Debug("credential", "credential", cred, "endpoint", cfg.Endpoint.URL(), "region", cfg.Region)
-	reg := &registrar.Registrar{
-		API:         dbbrain.NewClient(cfg.Region, cfg.Endpoint, h.deps.Transport),
-		Credential:  cred.SDK(),
-		Limiter:     h.limiter,
-		Estimator:   h.estimator,
-		Concurrency: cfg.Concurrency,
-		Margin:      cfg.Margin,
-		Retry:       h.deps.Retry,
-		Backoff:     h.deps.Backoff,
-		Logger:      log,
-		Now:         h.deps.Now,
-	}
 	if !req.Batch {
-		o := reg.Register(ctx, req.Items[0].Contact)
+		c := req.Items[0].Contact
+		inv.email = c.ContactInfo // masked by the logger
+		o := reg.Register(ctx, c)
 		inv.single, inv.attempts, inv.upstreamID = o, o.Attempts, o.RequestID
 		if o.Err != nil {
 			inv.err = o.Err
-			inv.upstreamID = apierror.As(o.Err).RequestID
+			inv.upstreamID = apierror.From(o.Err).RequestID
 		}
 		return
 	}
-	h.serveBatch(ctx, inv, reg, req.Items)
+	for _, it := range req.Items {
+		inv.results = append(inv.results, Result{Name: it.Name, Error: errorBody(it.Err), contact: it.Contact, final: it.Err != nil})
+	}
+	h.registerResults(ctx, inv, reg)
 }
 
-func (h *Handler) serveBatch(ctx context.Context, inv *invocation, reg *registrar.Registrar, items []contact.Item) {
-	var valid []contact.Contact
-	var at []int
-	inv.results = make([]envelope.Result, len(items))
-	for i, it := range items {
-		inv.results[i].Name = it.Name
-		if it.Err != nil {
-			inv.results[i].Error = errorBody(it.Err)
+// serveRecords registers the contacts of a CKafka, CMQ or EventBridge
+// delivery. A message that cannot be read, or whose contacts break a rule,
+// can never be registered as sent: it is reported and logged, and the others
+// proceed.
+func (h *Handler) serveRecords(ctx context.Context, inv *invocation, messages []event.Message) {
+	inv.batch = true
+	reg, err := h.registrar(ctx, inv)
+	if err != nil {
+		inv.err = err
+		return
+	}
+	for _, m := range messages {
+		if m.Err != nil {
+			inv.results = append(inv.results, Result{Record: m.Record, Error: errorBody(m.Err), final: true})
 			continue
 		}
-		valid = append(valid, it.Contact)
-		at = append(at, i)
+		req, err := h.decoder.Decode(m.Params, h.cfg.Region)
+		if err != nil {
+			name, _, _ := m.Params.String("Name")
+			inv.results = append(inv.results, Result{Record: m.Record, Name: apierror.ClipRunes(name, dbbrain.MaxNameLen), Error: errorBody(err), final: true})
+			continue
+		}
+		for _, it := range req.Items {
+			inv.results = append(inv.results, Result{Record: m.Record, Name: it.Name, Error: errorBody(it.Err), contact: it.Contact, final: it.Err != nil})
+		}
+	}
+	h.registerResults(ctx, inv, reg)
+}
+
+// registerResults registers the contacts of every result not yet failed, in
+// one batch, and fills in their outcomes.
+func (h *Handler) registerResults(ctx context.Context, inv *invocation, reg *registrar.Registrar) {
+	var valid []contact.Contact
+	var at []int
+	for i, r := range inv.results {
+		if r.Error == nil {
+			valid = append(valid, r.contact)
+			at = append(at, i)
+		}
 	}
 	for j, o := range reg.RegisterBatch(ctx, valid) {
 		r := &inv.results[at[j]]
 		inv.attempts += o.Attempts
 		if o.Err != nil {
-			r.Error = errorBody(o.Err)
+			r.Error, r.final = errorBody(o.Err), final(o)
 			continue
 		}
 		id := o.ID
 		r.ID = &id
 	}
 	for _, r := range inv.results {
-		if r.Error != nil {
-			inv.failed++
+		if r.Error == nil {
+			continue
+		}
+		inv.failed++
+		if inv.source.Records() && r.final {
+			h.log.Warn("record not registered: it can never be as sent", "request_id", inv.requestID, "trigger", string(inv.source),
+				"record", r.Record, "name", r.Name, "code", r.Error.Code, "message", r.Error.Message)
 		}
 	}
 }
 
-// retryable reports whether a retry of the invocation can fix what failed:
-// the whole request's failure, or any batch item's.
-func (inv *invocation) retryable() bool {
-	if inv.err != nil {
-		return apierror.Retryable(apierror.CodeOf(inv.err))
+// registrar builds the invocation's registrar: the margin checked against
+// the function's time limit, and the credentials found afresh.
+func (h *Handler) registrar(ctx context.Context, inv *invocation) (*registrar.Registrar, error) {
+	if err := checkMargin(ctx, h.cfg); err != nil {
+		return nil, err
 	}
-	for _, r := range inv.results {
-		if r.Error != nil && apierror.Retryable(r.Error.Code) {
-			return true
-		}
+	// Looking for credentials keeps the margin too, so that "no
+	// credentials" is still answered when a fallback provider hangs.
+	credCtx, cancel := context.WithDeadline(ctx, registrar.WorkDeadline(ctx, h.deps.Now(), h.cfg.Margin))
+	cred, err := config.Resolver{Getenv: h.deps.Getenv, Fallback: h.deps.Fallback}.Resolve(credCtx)
+	cancel()
+	if err != nil {
+		return nil, err
 	}
-	return false
+	log := h.log.With("request_id", inv.requestID)
+	log.Debug("credential", "credential", cred, "endpoint", h.cfg.Endpoint.URL(), "region", h.cfg.Region)
+	return &registrar.Registrar{
+		API:         dbbrain.NewClient(h.cfg.Region, h.cfg.Endpoint, h.deps.Transport),
+		Credential:  cred.SDK(),
+		Adds:        h.adds,
+		Lookups:     h.lookups,
+		Concurrency: h.cfg.Concurrency,
+		LookFirst:   inv.source.Records(),
+		Margin:      h.cfg.Margin,
+		CheckRetry:  h.deps.CheckRetry,
+		Backoff:     h.deps.Backoff,
+		Logger:      log,
+		Now:         h.deps.Now,
+	}, nil
 }
 
 // checkMargin refuses a margin that leaves no time at all within the
@@ -271,87 +290,33 @@ func checkMargin(ctx context.Context, cfg config.Config) error {
 	return nil
 }
 
-func errorBody(err error) *envelope.ErrorBody {
-	e := apierror.As(err)
-	return &envelope.ErrorBody{Code: e.Code, Message: apierror.Clip(e.Message)}
-}
-
-// apply adopts settings that live in process-wide state.
-func (h *Handler) apply(cfg config.Config) {
-	h.level.Set(cfg.LogLevel)
-	if want := rate.Limit(cfg.RPS * registrar.Pacing); h.limiter.Limit() != want {
-		h.limiter.SetLimit(want)
-	}
-}
-
-// answer renders the invocation in its trigger's form.
-func (h *Handler) answer(inv *invocation) ([]byte, error) {
-	var body []byte
-	status := http.StatusOK
-	switch {
-	case inv.err != nil:
-		body = envelope.Error(inv.err, inv.requestID)
-		status = apierror.HTTPStatus(apierror.CodeOf(inv.err))
-	case inv.batch:
-		body = envelope.Batch(inv.results, inv.requestID)
-		if inv.failed > 0 {
-			status = http.StatusMultiStatus
-		}
-	default:
-		body = envelope.Success(inv.single.ID, inv.single.RequestID)
-	}
-	if inv.kind.HTTP() {
-		allow := errors.Is(inv.err, trigger.ErrMethodNotAllowed)
-		// HTTP triggers are synchronous and never retried by the platform:
-		// the caller gets the status and decides.
-		out, err := envelope.JSON(trigger.NewHTTPResponse(status, body, allow))
-		if err != nil {
-			return nil, fmt.Errorf("encoding the integration response: %w", err)
-		}
-		return out, nil
-	}
-	if inv.retryable() {
-		return nil, &RetryableError{Code: h.outcome(inv), Envelope: body}
-	}
-	return body, nil
-}
-
-func (h *Handler) outcome(inv *invocation) string {
-	switch {
-	case inv.err != nil:
-		return apierror.CodeOf(inv.err)
-	case inv.batch && inv.failed == len(inv.results):
-		return "Failed"
-	case inv.batch && inv.failed > 0:
-		return "PartialSuccess"
-	}
-	return "Success"
-}
-
 func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
-	outcome := h.outcome(inv)
 	level := slog.LevelInfo
 	switch {
-	case inv.retryable() || apierror.HTTPStatus(apierror.CodeOf(inv.err)) >= 500:
+	case inv.redeliver() || httpStatus(inv.err) >= 500:
 		level = slog.LevelError
 	case inv.err != nil || inv.failed > 0:
 		level = slog.LevelWarn
 	}
 	attrs := []slog.Attr{
 		slog.String("request_id", inv.requestID),
-		slog.String("trigger", string(inv.kind)),
-		slog.String("outcome", outcome),
+		slog.String("trigger", string(inv.source)),
+		slog.String("outcome", inv.outcome()),
 		slog.String("upstream_request_id", inv.upstreamID),
 		slog.Float64("duration_ms", float64(h.deps.Now().Sub(inv.start).Microseconds())/1000),
 		slog.Int("attempts", inv.attempts),
+		slog.Float64("pace_rps", h.adds.Rate()),
 	}
 	if inv.err != nil {
-		attrs = append(attrs, slog.String("message", redact.Emails(apierror.Clip(apierror.As(inv.err).Message))))
+		attrs = append(attrs, slog.String("message", apierror.Clip(apierror.From(inv.err).Message, apierror.MaxMessage)))
 	}
 	if inv.batch {
 		attrs = append(attrs, slog.Int("contacts", len(inv.results)), slog.Int("failed", inv.failed))
 	} else if inv.email != "" {
 		attrs = append(attrs, slog.String("email", inv.email))
+	}
+	if inv.source.Records() {
+		attrs = append(attrs, slog.Bool("redeliver", inv.redeliver()))
 	}
 	h.log.LogAttrs(ctx, level, "invocation", attrs...)
 }

@@ -13,18 +13,18 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/contact"
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 	"github.com/scf-dbbrain/addusercontact/internal/emulator"
-	"github.com/scf-dbbrain/addusercontact/internal/trigger"
+	"github.com/scf-dbbrain/addusercontact/internal/event"
 )
 
 // BenchmarkDecodeAndValidate is the work the handler does on an event before
-// any call: trigger.Decode, then contact validation, for each sample event of
+// any call: event.Decode, then contact validation, for each sample event of
 // events/.
 func BenchmarkDecodeAndValidate(b *testing.B) {
 	files, err := filepath.Glob("../../events/*.json")
 	if err != nil || len(files) == 0 {
 		b.Fatalf("no sample events in ../../events: %v", err)
 	}
-	v, err := contact.NewValidator()
+	v, err := contact.NewDecoder()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,8 +37,8 @@ func BenchmarkDecodeAndValidate(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(payload)))
 			for b.Loop() {
-				if ev, err := trigger.Decode(payload); err == nil {
-					_, _ = v.Parse(ev.Params, "ap-guangzhou")
+				if ev, err := event.Decode(payload); err == nil {
+					_, _ = v.Decode(ev.Request, "ap-guangzhou")
 				}
 			}
 		})

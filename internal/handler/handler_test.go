@@ -19,9 +19,9 @@ import (
 	"github.com/tencentyun/scf-go-lib/functioncontext"
 	"go.uber.org/goleak"
 
+	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 	"github.com/scf-dbbrain/addusercontact/internal/emulator"
-	"github.com/scf-dbbrain/addusercontact/internal/syncio"
 	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
@@ -47,7 +47,7 @@ type fixture struct {
 	srv  *httptest.Server
 	h    *Handler
 	env  *envMap
-	logs *syncio.Buffer
+	logs *testsupport.Buffer
 }
 
 type envMap struct {
@@ -90,7 +90,7 @@ func newFixture(t *testing.T, cfg emulator.Config, env map[string]string) *fixtu
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(emu)
-	f := &fixture{t: t, emu: emu, srv: srv, logs: &syncio.Buffer{}}
+	f := &fixture{t: t, emu: emu, srv: srv, logs: &testsupport.Buffer{}}
 	f.env = &envMap{m: map[string]string{
 		"TENCENTCLOUD_SECRETID":     roleID,
 		"TENCENTCLOUD_SECRETKEY":    roleKey,
@@ -100,24 +100,34 @@ func newFixture(t *testing.T, cfg emulator.Config, env map[string]string) *fixtu
 	for k, v := range env {
 		f.env.m[k] = v
 	}
-	transport := dbbrain.NewTransport(16)
-	h, err := New(Deps{
-		Getenv:       f.env.get,
-		Log:          f.logs,
-		Transport:    transport,
-		NewRequestID: counter("inv"),
-		Backoff:      fastBackoff,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.h = h
+	f.restart()
 	t.Cleanup(func() {
-		h.Close()
+		f.h.Close()
 		srv.Close()
 		_ = emu.Close()
 	})
 	return f
+}
+
+// restart builds the handler anew, as a new process would, so that it reads
+// the configuration in f.env; its start-up line is not kept.
+func (f *fixture) restart() {
+	f.t.Helper()
+	if f.h != nil {
+		f.h.Close()
+	}
+	h, err := New(Deps{
+		Getenv:       f.env.get,
+		Log:          f.logs,
+		Transport:    dbbrain.NewTransport(16),
+		NewRequestID: counter("inv"),
+		Backoff:      fastBackoff,
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.h = h
+	f.logs.Reset()
 }
 
 func (f *fixture) invoke(payload []byte, timeout time.Duration) ([]byte, error) {
@@ -128,7 +138,7 @@ func (f *fixture) invoke(payload []byte, timeout time.Duration) ([]byte, error) 
 
 // render is what the runtime would report: the payload, or the function
 // error's type and text.
-func render(out []byte, err error) string {
+func renderOutcome(out []byte, err error) string {
 	if err != nil {
 		var re *RetryableError
 		if errors.As(err, &re) {
@@ -153,7 +163,7 @@ func TestGolden(t *testing.T) {
 			}
 			// One call at a time, so that a batch's ids are deterministic.
 			f := newFixture(t, emulator.Config{}, map[string]string{"DBBRAIN_CONCURRENCY": "1"})
-			got := render(f.invoke(payload, 5*time.Second))
+			got := renderOutcome(f.invoke(payload, 5*time.Second))
 			golden := filepath.Join("testdata", "golden", name+".golden")
 			testsupport.Golden(t, golden, got, *update)
 		})
@@ -258,6 +268,7 @@ func TestLogLevel(t *testing.T) {
 		t.Errorf("LOG_LEVEL=error still logged a success: %s", s)
 	}
 	f.env.set("LOG_LEVEL", "debug")
+	f.restart()
 	if _, err := f.invoke([]byte(`{"Name":"Li Lei","ContactInfo":"lilei@qq.com"}`), 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -267,8 +278,7 @@ func TestLogLevel(t *testing.T) {
 }
 
 func TestInvalidConfigurationAnswersEveryInvocation(t *testing.T) {
-	f := newFixture(t, emulator.Config{}, nil)
-	f.env.set("DBBRAIN_RPS", "lots")
+	f := newFixture(t, emulator.Config{}, map[string]string{"DBBRAIN_RPS": "lots"})
 	out, err := f.invoke([]byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`), 3*time.Second)
 	if err != nil || !strings.Contains(string(out), `"Code":"InternalError.InvalidConfiguration"`) || !strings.Contains(string(out), "DBBRAIN_RPS") {
 		t.Fatalf("got %s %v", out, err)
@@ -290,3 +300,6 @@ func TestMarginLongerThanTimeout(t *testing.T) {
 		t.Error("called DBbrain")
 	}
 }
+
+// statusOf is the HTTP status of a code, as the handler's table says.
+func statusOf(code string) int { return httpStatus(apierror.New(code, "")) }

@@ -1,18 +1,21 @@
-// Package redact masks personal data and secrets before they reach a log.
+// Package redact keeps personal data and secrets out of logs.
 //
 // Contact emails are personal data: logs keep enough of them to tell two
 // contacts apart (first character and domain) and nothing more. Secret keys
-// and session tokens are never logged in any form.
+// and session tokens are never logged in any form. ReplaceAttr applies both
+// rules to every log line, so call sites log plain values and cannot forget.
 package redact
 
 import (
+	"io"
+	"log/slog"
 	"regexp"
 	"strings"
 )
 
-// Email masks an email address as its first character, "***", and the domain:
-// "test@qq.com" becomes "t***@qq.com". A value without an "@" keeps only its
-// first character, so a malformed address still cannot leak through a log.
+// Email masks one email address as its first character, "***", and the
+// domain: "test@qq.com" becomes "t***@qq.com". A value without an "@" keeps
+// only its first character, so a malformed address cannot leak either.
 func Email(s string) string {
 	if s == "" {
 		return ""
@@ -21,7 +24,13 @@ func Email(s string) string {
 	if at == 0 {
 		return "***" + s
 	}
-	first := firstRune(s)
+	first := s
+	for i := range s {
+		if i > 0 {
+			first = s[:i]
+			break
+		}
+	}
 	if at < 0 {
 		return first + "***"
 	}
@@ -32,8 +41,11 @@ func Email(s string) string {
 // as an upstream error message that quotes the address it rejected.
 var emailish = regexp.MustCompile(`[^\s"'<>(),;:@]+@[^\s"'<>(),;:@]+`)
 
-// Emails masks every address-shaped token inside free text.
-func Emails(s string) string {
+// EmailsIn masks every address-shaped token inside free text.
+func EmailsIn(s string) string {
+	if !strings.Contains(s, "@") {
+		return s
+	}
 	return emailish.ReplaceAllStringFunc(s, Email)
 }
 
@@ -46,11 +58,46 @@ func Secret(s string) string {
 	return "[redacted]"
 }
 
-func firstRune(s string) string {
-	for i := range s {
-		if i > 0 {
-			return s[:i]
+// secretKey reports whether a log attribute of this name holds a secret.
+func secretKey(name string) bool {
+	switch strings.ToLower(name) {
+	case "secret_key", "secretkey", "token", "session_token", "sessiontoken", "authorization", "password":
+		return true
+	}
+	return false
+}
+
+// emailKey reports whether a log attribute of this name holds an address,
+// which is masked whole, whatever shape it has: a quoted local part or an
+// apostrophe would slip past the pattern that finds addresses in free text.
+func emailKey(name string) bool {
+	name = strings.ToLower(name)
+	return strings.Contains(name, "email") || name == "mail" || name == "contactinfo"
+}
+
+// ReplaceAttr is the slog.HandlerOptions.ReplaceAttr of every logger in this
+// project: the values of secret attributes are replaced, address attributes
+// are masked, and every other string (messages included) has the addresses
+// in it masked.
+func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
+	if secretKey(a.Key) {
+		return slog.String(a.Key, Secret(a.Value.String()))
+	}
+	if emailKey(a.Key) && a.Value.Kind() == slog.KindString {
+		return slog.String(a.Key, Email(a.Value.String())) // masking twice changes nothing
+	}
+	switch a.Value.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(EmailsIn(a.Value.String()))
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok {
+			a.Value = slog.StringValue(EmailsIn(err.Error()))
 		}
 	}
-	return s
+	return a
+}
+
+// NewLogger returns a JSON logger on w at level whose lines pass ReplaceAttr.
+func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: ReplaceAttr}))
 }

@@ -1,17 +1,27 @@
 package redact
 
-import "testing"
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"strings"
+	"testing"
+)
 
 func TestEmail(t *testing.T) {
 	for in, want := range map[string]string{
-		"test@qq.com":         "t***@qq.com",
-		"a@b.cn":              "a***@b.cn",
-		"张三@example.com":      "张***@example.com",
-		"no-at-sign":          "n***",
-		"@qq.com":             "***@qq.com",
-		"":                    "",
-		"x.y+tag@sub.mail.io": "x***@sub.mail.io",
-		"we@ird@host.org":     "w***@host.org",
+		"test@qq.com":           "t***@qq.com",
+		"张三@example.com":        "张***@example.com",
+		"@qq.com":               "***@qq.com",
+		"no-at-sign":            "n***",
+		"":                      "",
+		"a@b@c.com":             "a***@c.com",
+		"zhangsan@example.com":  "z***@example.com",
+		"x":                     "x***",
+		"first.last@corp.cn":    "f***@corp.cn",
+		"UPPER@EXAMPLE.COM":     "U***@EXAMPLE.COM",
+		"e@e":                   "e***@e",
+		"\u00e9t\u00e9@site.fr": "\u00e9***@site.fr",
 	} {
 		if got := Email(in); got != want {
 			t.Errorf("Email(%q) = %q, want %q", in, got, want)
@@ -19,19 +29,38 @@ func TestEmail(t *testing.T) {
 	}
 }
 
-func TestSecret(t *testing.T) {
-	if got := Secret("AKIDsecret"); got != "[redacted]" {
-		t.Errorf("Secret = %q", got)
+func TestEmailsIn(t *testing.T) {
+	got := EmailsIn(`The value "test@qq.com" of ContactInfo conflicts with <zhangsan@example.com>.`)
+	if strings.Contains(got, "test@qq.com") || strings.Contains(got, "zhangsan@") || !strings.Contains(got, "t***@qq.com") {
+		t.Errorf("EmailsIn = %q", got)
 	}
-	if got := Secret(""); got != "" {
-		t.Errorf("Secret(empty) = %q", got)
+	if got := EmailsIn("no address here"); got != "no address here" {
+		t.Errorf("EmailsIn changed plain text: %q", got)
 	}
 }
 
-func TestEmails(t *testing.T) {
-	in := `ContactInfo "test@qq.com" is invalid; also (zs@example.cn).`
-	want := `ContactInfo "t***@qq.com" is invalid; also (z***@example.cn).`
-	if got := Emails(in); got != want {
-		t.Errorf("Emails = %q, want %q", got, want)
+func TestSecret(t *testing.T) {
+	if Secret("") != "" || Secret("abc") != "[redacted]" || Secret(strings.Repeat("k", 100)) != "[redacted]" {
+		t.Error("Secret")
+	}
+}
+
+// Every line of a NewLogger is redacted, whatever the call site passes.
+func TestLoggerRedactsEveryLine(t *testing.T) {
+	var b bytes.Buffer
+	log := NewLogger(&b, slog.LevelDebug)
+	log.Info("registered test@qq.com", "email", "test@qq.com", "token", "TOKEN-XYZ", "secret_key", "KEY-XYZ",
+		"existing_email", `"john.doe"@corp.cn`, "mail", "o'brien@corp.cn",
+		"err", errors.New("conflict with zhangsan@example.com"), slog.Group("contact", "name", "boss@corp.cn"))
+	out := b.String()
+	for _, leak := range []string{"test@qq.com", "TOKEN-XYZ", "KEY-XYZ", "zhangsan@example.com", "boss@corp.cn", "john.doe", "brien"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("%q leaked: %s", leak, out)
+		}
+	}
+	for _, want := range []string{"t***@qq.com", "[redacted]", "z***@example.com", "b***@corp.cn"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%q missing: %s", want, out)
+		}
 	}
 }

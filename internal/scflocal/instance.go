@@ -2,35 +2,29 @@ package scflocal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/rpc"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
-
-	"github.com/scf-dbbrain/addusercontact/internal/syncio"
 )
 
 // ProcessExitError reports that the function's process ended on its own
-// while it was starting or handling a request (log.Fatal, os.Exit, a fatal
-// runtime error, a failed listen...).
+// while starting or handling a request (os.Exit, a fatal error, a failed
+// listen...).
 type ProcessExitError struct {
-	// During is "init" or "invoke".
-	During string
-	// Err is the process's exit status as reported by os/exec.
-	Err error
-	// Output is the tail of the process's stdout and stderr.
-	Output string
+	During string // "init" or "invoke".
+	Err    error  // The exit status, as os/exec reports it.
+	Output string // The tail of the process's stdout and stderr.
 }
 
 // Error describes the exit and the output before it.
@@ -42,237 +36,153 @@ func (e *ProcessExitError) Error() string {
 	return msg
 }
 
-// Unwrap returns the process's exit error.
+// Unwrap returns the exit status.
 func (e *ProcessExitError) Unwrap() error { return e.Err }
-
-// waitDelay bounds how long exec waits for the function's output pipes to
-// close once the process has exited (a grandchild could hold them open).
-const waitDelay = time.Second
-
-// pingAttemptTimeout bounds one dial+Ping attempt; the whole wait is bounded
-// by Config.InitTimeout.
-const pingAttemptTimeout = time.Second
-
-// spawnAttempts is how many times a start is tried when the chosen port was
-// taken between choosing it and the function binding it.
-const spawnAttempts = 3
 
 // instance is one running function process and its RPC connection.
 type instance struct {
 	cmd          *exec.Cmd
-	pid          int
+	cancel       context.CancelFunc // starts the shutdown, through cmd.Cancel
 	client       *rpc.Client
-	out          *instanceOutput
+	out          *output
 	tmpDir       string
 	initDuration time.Duration
-	grace        time.Duration
-
-	exited  chan struct{} // closed once the process has been reaped
-	waitErr error         // valid after exited is closed
-
-	stopOnce sync.Once
+	exited       chan struct{} // closed once the process is reaped
+	waitErr      error         // valid once exited is closed
+	stopOnce     sync.Once
 }
 
-// errPortTaken marks a start that failed only because the port was taken.
-var errPortTaken = errors.New("port taken")
-
-// spawn starts a new instance of cfg's binary and waits until it answers
-// Function.Ping.
-func spawn(ctx context.Context, cfg Config, log *syncio.Writer) (*instance, error) {
-	var err error
-	for range spawnAttempts {
-		var inst *instance
-		inst, err = trySpawn(ctx, cfg, log)
-		if err == nil {
-			return inst, nil
-		}
-		if !errors.Is(err, errPortTaken) {
-			return nil, err
+// spawn starts an instance and waits until it answers Function.Ping. The
+// function binds the port itself (scf-go-lib's choice), so another process
+// can take it between freePort and then: a few attempts cover that.
+func spawn(ctx context.Context, cfg Config, out *output) (inst *instance, err error) {
+	for range 3 {
+		if inst, err = trySpawn(ctx, cfg, out); err == nil || !strings.Contains(err.Error(), "address already in use") {
+			break
 		}
 	}
-	return nil, err
+	return inst, err
 }
 
-func trySpawn(ctx context.Context, cfg Config, log *syncio.Writer) (*instance, error) {
+func trySpawn(ctx context.Context, cfg Config, out *output) (*instance, error) {
 	port, err := freePort()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scflocal: choose a port: %w", err)
 	}
 	bin, err := filepath.Abs(cfg.Binary)
 	if err != nil {
 		return nil, fmt.Errorf("scflocal: binary path: %w", err)
 	}
-	// Each instance gets its own writable scratch directory, as each SCF
-	// instance gets its own /tmp; it goes away with the instance.
+	// Each instance has its own scratch directory, as each SCF instance has
+	// its own /tmp.
 	tmpDir, err := os.MkdirTemp("", "scf-local-")
 	if err != nil {
 		return nil, fmt.Errorf("scflocal: instance temp dir: %w", err)
 	}
-
 	env := cfg.ProcessEnv
 	if env == nil {
 		env = BaseProcessEnv(cfg)
 	}
+	// The process outlives ctx, which bounds only the start; stop ends it.
+	procCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	in := &instance{cancel: cancel, out: out, tmpDir: tmpDir, exited: make(chan struct{})}
+	in.cmd = exec.CommandContext(procCtx, bin)
+	in.cmd.Dir = filepath.Dir(bin)
 	// Later entries win in os/exec, so these cannot be overridden by accident.
-	env = append(env[:len(env):len(env)],
-		"HOME="+tmpDir,
-		"TMPDIR="+tmpDir,
-		"_LAMBDA_SERVER_PORT="+strconv.Itoa(port),
-	)
+	in.cmd.Env = append(slices.Clip(env), "HOME="+tmpDir, "TMPDIR="+tmpDir, "_LAMBDA_SERVER_PORT="+strconv.Itoa(port))
+	// One comparable writer for both streams makes os/exec copy them in one
+	// goroutine, keeping their lines in order.
+	in.cmd.Stdout, in.cmd.Stderr = in.out, in.out
+	in.cmd.SysProcAttr = sysProcAttr()
+	in.cmd.Cancel = func() error { return signalGroup(in.cmd.Process.Pid, syscall.SIGTERM) }
+	// os/exec sends SIGKILL this long after Cancel, and waits no longer than
+	// this for output pipes that a grandchild may hold open.
+	in.cmd.WaitDelay = cfg.StopGrace
 
-	out := &instanceOutput{log: log}
-	cmd := exec.Command(bin)
-	cmd.Dir = filepath.Dir(bin)
-	cmd.Env = env
-	// The same comparable writer for both streams: os/exec then copies them
-	// with a single goroutine, keeping their lines in order.
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.SysProcAttr = sysProcAttr()
-	cmd.WaitDelay = waitDelay
-
+	out.reset()
 	started := time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := in.cmd.Start(); err != nil {
+		cancel()
 		_ = os.RemoveAll(tmpDir)
 		return nil, fmt.Errorf("scflocal: start %s: %w", cfg.Binary, err)
 	}
-	inst := &instance{
-		cmd:    cmd,
-		pid:    cmd.Process.Pid,
-		out:    out,
-		tmpDir: tmpDir,
-		grace:  cfg.StopGrace,
-		exited: make(chan struct{}),
-	}
 	go func() {
-		inst.waitErr = cmd.Wait()
-		close(inst.exited)
+		in.waitErr = in.cmd.Wait()
+		close(in.exited)
 	}()
-
-	client, err := inst.waitReady(ctx, port, cfg.InitTimeout)
-	if err != nil {
-		inst.kill()
+	if in.client, err = in.waitReady(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cfg.InitTimeout); err != nil {
+		in.stop(true)
 		return nil, err
 	}
-	inst.client = client
-	inst.initDuration = time.Since(started)
-	return inst, nil
+	in.initDuration = time.Since(started)
+	return in, nil
 }
 
-// freePort asks the kernel for a free loopback port. The function binds
-// 0.0.0.0:port itself (scf-go-lib's choice); another process could take the
-// port in between, which spawn handles by trying again.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("scflocal: choose a port: %w", err)
+		return 0, err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		return 0, fmt.Errorf("scflocal: choose a port: %w", err)
-	}
-	return port, nil
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitReady polls Function.Ping on 127.0.0.1:port until it answers, the
-// process exits, or initTimeout passes. Polling is the only readiness signal
-// the library gives.
-func (in *instance) waitReady(parent context.Context, port int, initTimeout time.Duration) (*rpc.Client, error) {
+// waitReady polls Function.Ping, the library's only readiness signal, until
+// it answers, the process exits, or initTimeout passes. The intervals are
+// short: the wait is part of the reported init duration.
+func (in *instance) waitReady(parent context.Context, addr string, initTimeout time.Duration) (*rpc.Client, error) {
 	ctx, cancel := context.WithTimeout(parent, initTimeout)
 	defer cancel()
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	// Short intervals: the wait is part of the reported init duration.
-	bo := &backoff.ExponentialBackOff{
-		InitialInterval:     time.Millisecond,
-		RandomizationFactor: 0.2,
-		Multiplier:          1.5,
-		MaxInterval:         25 * time.Millisecond,
-	}
-	client, err := backoff.Retry(ctx, func() (*rpc.Client, error) {
+	for delay := time.Millisecond; ; delay = min(2*delay, 25*time.Millisecond) {
+		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			client := rpc.NewClient(conn)
+			call := client.Go("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}, make(chan *rpc.Call, 1))
+			select {
+			case <-call.Done:
+				if err = call.Error; err == nil {
+					return client, nil
+				}
+			case <-ctx.Done():
+				err = ctx.Err()
+			case <-in.exited:
+			}
+			_ = client.Close()
+		}
 		select {
 		case <-in.exited:
-			return nil, backoff.Permanent(in.exitError("init"))
-		default:
+			return nil, in.exitError("init")
+		case <-ctx.Done():
+			if parent.Err() != nil {
+				return nil, fmt.Errorf("scflocal: wait for function: %w", parent.Err())
+			}
+			return nil, fmt.Errorf("scflocal: function did not answer Function.Ping on %s within %s (is it a scf-go-lib function?): %w", addr, initTimeout, err)
+		case <-time.After(delay):
 		}
-		return in.ping(ctx, addr)
-	}, backoff.WithBackOff(bo), backoff.WithMaxElapsedTime(0))
-	if err == nil {
-		return client, nil
-	}
-	var exitErr *ProcessExitError
-	if errors.As(err, &exitErr) {
-		if strings.Contains(exitErr.Output, "address already in use") {
-			return nil, fmt.Errorf("%w: %w", errPortTaken, err)
-		}
-		return nil, err
-	}
-	if parent.Err() == nil && ctx.Err() != nil {
-		return nil, fmt.Errorf("scflocal: function did not answer Function.Ping on %s within %s (is it a scf-go-lib function?): %w",
-			addr, initTimeout, err)
-	}
-	return nil, fmt.Errorf("scflocal: wait for function: %w", err)
-}
-
-// ping makes one connection to the instance and checks it with Function.Ping;
-// the connection is kept for invocations when it answers.
-func (in *instance) ping(ctx context.Context, addr string) (*rpc.Client, error) {
-	d := net.Dialer{Timeout: pingAttemptTimeout}
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	client := rpc.NewClient(conn)
-	call := client.Go("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}, make(chan *rpc.Call, 1))
-	timer := time.NewTimer(pingAttemptTimeout)
-	defer timer.Stop()
-	select {
-	case <-call.Done:
-		if call.Error != nil {
-			_ = client.Close()
-			return nil, call.Error
-		}
-		return client, nil
-	case <-timer.C:
-		_ = client.Close()
-		return nil, errors.New("Function.Ping timed out")
-	case <-in.exited:
-		_ = client.Close()
-		return nil, backoff.Permanent(in.exitError("init"))
 	}
 }
 
-// exitError describes the process's exit; call only after exited is closed.
+// exitError describes the process's exit; call only once exited is closed.
 func (in *instance) exitError(during string) *ProcessExitError {
 	return &ProcessExitError{During: during, Err: in.waitErr, Output: in.out.Tail()}
 }
 
-// kill stops the instance at once, as SCF does with an instance that timed
-// out or panicked.
-func (in *instance) kill() { in.stop(0) }
-
-// stop ends the instance: SIGTERM, then SIGKILL after grace (at once when
-// grace is 0), waits for the process to be reaped and removes its scratch
-// directory. Safe to call more than once and from several goroutines.
-func (in *instance) stop(grace time.Duration) {
+// stop ends the instance, waits until it is reaped and removes its scratch
+// directory: with SIGKILL at once when hard (as SCF treats an instance that
+// timed out or panicked), else SIGTERM and SIGKILL after Config.StopGrace.
+// Safe to call more than once and from several goroutines.
+func (in *instance) stop(hard bool) {
 	in.stopOnce.Do(func() {
 		if in.client != nil {
 			_ = in.client.Close()
 		}
-		if grace > 0 {
-			_ = signalGroup(in.pid, syscall.SIGTERM)
-			timer := time.NewTimer(grace)
-			select {
-			case <-in.exited:
-			case <-timer.C:
-			}
-			timer.Stop()
+		if hard {
+			_ = signalGroup(in.cmd.Process.Pid, syscall.SIGKILL)
 		}
-		select {
-		case <-in.exited:
-		default:
-			_ = signalGroup(in.pid, syscall.SIGKILL)
-			<-in.exited
-		}
+		in.cancel()
+		<-in.exited
+		// os/exec's SIGKILL reaches the process only; this ends what it started.
+		_ = signalGroup(in.cmd.Process.Pid, syscall.SIGKILL)
 		_ = os.RemoveAll(in.tmpDir)
 	})
 }

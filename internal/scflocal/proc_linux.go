@@ -3,11 +3,9 @@
 package scflocal
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
-	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -20,36 +18,23 @@ func sysProcAttr() *syscall.SysProcAttr {
 
 // signalGroup sends sig to the function's process group.
 func signalGroup(pid int, sig syscall.Signal) error {
-	err := syscall.Kill(-pid, sig)
-	if err == syscall.ESRCH {
-		return nil
+	if err := syscall.Kill(-pid, sig); err != nil && err != syscall.ESRCH {
+		return err
 	}
-	return err
+	return nil
 }
 
-// peakRSS reads the process's peak resident set size (VmHWM) from
-// /proc/<pid>/status. Hand-written because it is one line of one file and no
-// library in go.mod reads it.
-func peakRSS(pid int) (int64, error) {
+// peakRSS is the process's peak resident set size (VmHWM in
+// /proc/<pid>/status), 0 when it cannot be read.
+func peakRSS(pid int) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return 0
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmHWM:"))
-		if !ok {
-			continue
-		}
-		fields := bytes.Fields(rest)
-		if len(fields) != 2 || string(fields[1]) != "kB" {
-			return 0, fmt.Errorf("unexpected VmHWM line %q", sc.Text())
-		}
-		kb, err := strconv.ParseInt(string(fields[0]), 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("parse VmHWM: %w", err)
-		}
-		return kb * 1024, nil
+	_, rest, _ := strings.Cut(string(data), "\nVmHWM:")
+	var kb int64
+	if _, err := fmt.Sscanf(rest, "%d kB", &kb); err != nil {
+		return 0
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	return kb * 1024
 }

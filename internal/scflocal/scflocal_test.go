@@ -140,15 +140,79 @@ func processGone(pid int) bool {
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
+// eventuallyGone reports whether pid, which is not our child, ends (or is a
+// zombie waiting for init) within a generous bound: signals are delivered
+// asynchronously.
+func eventuallyGone(pid int) bool {
+	for range 1000 {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.HasPrefix(string(stat[bytes.LastIndexByte(stat, ')')+1:]), " Z") {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+// Close sends SIGTERM, then SIGKILL to a function that ignores it.
+func TestCloseSendsSIGTERMThenSIGKILL(t *testing.T) {
+	var logs bytes.Buffer
+	r, err := scflocal.Start(t.Context(), scflocal.Config{Binary: fixtureBin, Stderr: &logs, StopGrace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invoke(t, r, `{"mode":"trap-term"}`)
+	_, info := invokeInfo(t, r, nil)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !processGone(info.PID) {
+		t.Errorf("process %d ignoring SIGTERM survived Close", info.PID)
+	}
+	if !strings.Contains(logs.String(), "fixture got SIGTERM") {
+		t.Errorf("the function saw no SIGTERM before it was killed; logs:\n%s", logs.String())
+	}
+}
+
+func TestNoGrandchildOutlivesTheInstance(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("process groups are used on Linux only")
+	}
+	for _, tc := range []struct{ name, then string }{
+		{"close", ""},
+		{"timeout", `{"mode":"sleep","sleep_ms":600000}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := scflocal.Start(t.Context(), scflocal.Config{Binary: fixtureBin, Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			pid, err := strconv.Atoi(string(invoke(t, r, `{"mode":"child"}`).Payload))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.then != "" {
+				invoke(t, r, tc.then)
+			} else if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !eventuallyGone(pid) {
+				t.Errorf("the function's child %d outlived its instance", pid)
+			}
+		})
+	}
+}
+
 func TestStartPingsAndCloseIsIdempotent(t *testing.T) {
 	r, err := scflocal.Start(t.Context(), scflocal.Config{Binary: fixtureBin})
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	if r.InitDuration() <= 0 {
-		t.Errorf("InitDuration = %v, want > 0", r.InitDuration())
+	res, info := invokeInfo(t, r, nil)
+	if !res.ColdStart || res.InitDuration <= 0 {
+		t.Errorf("first invocation: ColdStart=%v InitDuration=%v, want cold with init time", res.ColdStart, res.InitDuration)
 	}
-	_, info := invokeInfo(t, r, nil)
 	for range 2 {
 		if err := r.Close(); err != nil {
 			t.Fatalf("Close: %v", err)

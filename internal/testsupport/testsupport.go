@@ -1,5 +1,6 @@
 // Package testsupport holds what several packages' tests share: building a
-// Go program for an end-to-end test, and gofmt-style golden files.
+// Go program for an end-to-end test, gofmt-style golden files, and a buffer
+// that a test reads while something else writes it.
 package testsupport
 
 import (
@@ -7,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -69,4 +72,32 @@ func clip(s string) string {
 		return s
 	}
 	return s[:limit] + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
+// Buffer collects what a function, a command or a logger writes from other
+// goroutines while the test reads it. The zero value is ready to use.
+type Buffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// Write appends p.
+func (l *Buffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything written so far.
+func (l *Buffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Reset forgets what was written.
+func (l *Buffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
 }

@@ -1,0 +1,286 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scf-dbbrain/addusercontact/internal/apierror"
+	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
+	"github.com/scf-dbbrain/addusercontact/internal/emulator"
+)
+
+// The scenarios, shared by the benchmarks (full size) and TestScenarios
+// (small). Each starts its own emulator and function processes, which tb's
+// cleanup stops, also on failure.
+
+// batchResult is one instance registering one batch.
+type batchResult struct {
+	items, ok int
+	duration  time.Duration // the invocation's, request sent to answer
+	rate      float64       // accepted AddUserContact calls per second
+	maxWindow int           // most accepted AddUserContact calls in a second
+	refused   int           // RequestLimitExceeded answered to the function
+	surfaced  int           // results that carry RequestLimitExceeded
+	peakRSS   int64         // of the function process, in bytes
+}
+
+func runBatch(tb testing.TB, n int) batchResult {
+	u := startUpstream(tb, 1, emulator.Faults{})
+	f := u.startFunction(tb, 0)
+	inv, err := f.invoke(batchPayload(newContacts("b", n)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st := u.Server.Stats()
+	accepted := st.Actions[dbbrain.ActionAddUserContact].Accepted
+	r := batchResult{items: n, ok: inv.Response.SucceededCount, duration: inv.res.Duration, rate: callRate(accepted),
+		maxWindow: maxInWindow(accepted), refused: refused(st), peakRSS: inv.res.MaxMemoryUsedBytes}
+	for _, it := range inv.Response.Results {
+		if it.Error != nil && apierror.Family(it.Error.Code) == apierror.RequestLimitExceeded {
+			r.surfaced++
+		}
+	}
+	return r
+}
+
+// coldStarts starts n instances one after another and returns, for each,
+// the time from process start to its first Function.Ping answer.
+func coldStarts(tb testing.TB, n int) []time.Duration {
+	u := startUpstream(tb, n, emulator.Faults{})
+	var out []time.Duration
+	for i := range n {
+		f := u.startFunction(tb, i)
+		// An empty event is answered without calling DBbrain.
+		inv, err := f.invoke([]byte(`{}`))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, inv.res.InitDuration)
+		if err := f.rt.Close(); err != nil { // one instance at a time, as each start is timed alone
+			tb.Fatal(err)
+		}
+	}
+	return out
+}
+
+// warmResult holds warm single-contact invocations and the same call made
+// directly, n of each.
+type warmResult struct {
+	invocations, direct []time.Duration
+}
+
+// warmSpacing separates the calls so that neither the function's pace nor
+// the emulator's window delays any: only the work is measured.
+const warmSpacing = 120 * time.Millisecond
+
+func runWarm(tb testing.TB, n int) warmResult {
+	u := startUpstream(tb, 1, emulator.Faults{})
+	f := u.startFunction(tb, 0)
+	c, cred, release := u.client(tb)
+	defer release()
+	fn, direct := newContacts("w", n+1), newContacts("d", n+1)
+	var r warmResult
+	// The first of each warms up: the instance's first invocation, the
+	// bench's first connection.
+	for i := range n + 1 {
+		payload, _ := json.Marshal(fn[i]) // strings only: cannot fail
+		inv, err := f.invoke(payload)
+		if err == nil && inv.Response.ID == nil {
+			err = fmt.Errorf("invocation %d answered no Id: %+v", i, inv.Response.Error)
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		time.Sleep(warmSpacing)
+		start := time.Now()
+		_, err = c.AddUserContact(context.Background(), cred, direct[i].Name, direct[i].ContactInfo, direct[i].Product)
+		took := time.Since(start)
+		if err != nil {
+			tb.Fatalf("direct call %d: %v", i, err)
+		}
+		time.Sleep(warmSpacing)
+		if i > 0 {
+			r.invocations, r.direct = append(r.invocations, inv.res.Duration), append(r.direct, took)
+		}
+	}
+	return r
+}
+
+// faultResult is a batch invoked twice (each until done) against one
+// emulator that injects the same faults throughout, as a retried
+// invocation meets the same flaky service.
+type faultResult struct {
+	runs          [2]batchRun
+	adds, lookups [2]int // requests that reached the emulator in each run
+	problems      []string
+}
+
+func runFaults(tb testing.TB, faults emulator.Faults, n int) faultResult {
+	u := startUpstream(tb, 1, faults)
+	f := u.startFunction(tb, 0)
+	cs := newContacts("x", n)
+	var r faultResult
+	for i := range r.runs {
+		before := u.Server.Stats()
+		run, err := f.invokeUntilDone(batchPayload(cs))
+		if err != nil {
+			tb.Fatalf("run %d: %v", i+1, err)
+		}
+		after := u.Server.Stats()
+		r.runs[i] = run
+		r.adds[i] = requests(before, after, dbbrain.ActionAddUserContact)
+		r.lookups[i] = requests(before, after, dbbrain.ActionDescribeAllUserContact)
+	}
+	if err := u.Server.SetFaults(emulator.Faults{}); err != nil {
+		tb.Fatal(err)
+	}
+	r.problems = u.checkStored(tb, cs, r.runs[0].ids, r.runs[1].ids)
+	return r
+}
+
+// fleetResult is several instances, each a process of its own with its own
+// key of one account, registering a batch each at the same moment.
+type fleetResult struct {
+	contacts    int
+	duration    time.Duration // from the start until the last instance answered
+	ok, failed  int           // results over all instances
+	retryable   int           // instances that answered with a function error
+	refused     int           // RequestLimitExceeded answered to the fleet
+	duplicates  int           // contacts stored more than once
+	problems    []string      // what the store holds that it should not, or lacks
+	seconds     [][4]int      // per second: adds accepted, refused; lookups accepted, refused
+	perInstance []time.Duration
+}
+
+func runFleet(tb testing.TB, instances, each int) fleetResult {
+	u := startUpstream(tb, instances, emulator.Faults{})
+	fns := make([]*function, instances)
+	payloads := make([][]byte, instances)
+	var all []contactIn
+	for i := range fns {
+		fns[i] = u.startFunction(tb, i)
+		cs := newContacts(fmt.Sprintf("f%d", i+1), each)
+		payloads[i], all = batchPayload(cs), append(all, cs...)
+	}
+	invs, ends, errs := make([]invocation, instances), make([]time.Time, instances), make([]error, instances)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i, f := range fns {
+		wg.Go(func() {
+			<-gate
+			invs[i], errs[i] = f.invoke(payloads[i])
+			ends[i] = time.Now()
+		})
+	}
+	start := time.Now()
+	close(gate)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	r := fleetResult{contacts: instances * each, duration: slices.MaxFunc(ends, time.Time.Compare).Sub(start)}
+	ids := map[string]int64{}
+	for i, inv := range invs {
+		r.ok, r.failed = r.ok+inv.Response.SucceededCount, r.failed+inv.Response.FailedCount
+		if inv.retryable {
+			r.retryable++
+		}
+		for _, it := range inv.Response.Results {
+			if it.ID != nil {
+				ids[it.Name] = *it.ID
+			}
+		}
+		r.perInstance = append(r.perInstance, ends[i].Sub(start))
+	}
+	st := u.Server.Stats()
+	r.refused = refused(st)
+	names := map[string]bool{}
+	for _, c := range u.Server.Contacts() {
+		if names[c.Name] {
+			r.duplicates++
+		}
+		names[c.Name] = true
+	}
+	r.problems = u.checkStored(tb, all, ids)
+	n := int(r.duration/time.Second) + 1
+	add, look := st.Actions[dbbrain.ActionAddUserContact], st.Actions[dbbrain.ActionDescribeAllUserContact]
+	aa, ar := perSecond(add.Accepted, start, n), perSecond(add.Refused, start, n)
+	la, lr := perSecond(look.Accepted, start, n), perSecond(look.Refused, start, n)
+	for s := range n {
+		r.seconds = append(r.seconds, [4]int{aa[s], ar[s], la[s], lr[s]})
+	}
+	for len(r.seconds) > 1 && r.seconds[len(r.seconds)-1] == [4]int{} { // the answers' own second
+		r.seconds = r.seconds[:len(r.seconds)-1]
+	}
+	return r
+}
+
+// rerunResult is a batch invoked when some of its contacts are registered
+// already: by an earlier delivery of the whole batch (a redelivery), or of
+// part of it.
+type rerunResult struct {
+	items, ok     int
+	adds, lookups int // requests that reached the emulator during the rerun
+	duration      time.Duration
+	problems      []string
+}
+
+// runRerun registers the contacts for which registered is true with one
+// invocation, then invokes the whole batch of n and measures that.
+func runRerun(tb testing.TB, n int, registered func(i int) bool) rerunResult {
+	u := startUpstream(tb, 1, emulator.Faults{})
+	f := u.startFunction(tb, 0)
+	cs := newContacts("r", n)
+	var first []contactIn
+	for i, c := range cs {
+		if registered(i) {
+			first = append(first, c)
+		}
+	}
+	pre, err := f.invokeUntilDone(batchPayload(first))
+	if err == nil && len(pre.ids) != len(first) {
+		err = fmt.Errorf("registering %d contacts first: only %d succeeded", len(first), len(pre.ids))
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	before := u.Server.Stats()
+	inv, err := f.invoke(batchPayload(cs))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	after := u.Server.Stats()
+	r := rerunResult{items: n, ok: inv.Response.SucceededCount, duration: inv.res.Duration,
+		adds:    requests(before, after, dbbrain.ActionAddUserContact),
+		lookups: requests(before, after, dbbrain.ActionDescribeAllUserContact)}
+	ids := map[string]int64{}
+	for _, it := range inv.Response.Results {
+		if it.ID != nil {
+			ids[it.Name] = *it.ID
+		}
+	}
+	r.problems = u.checkStored(tb, cs, ids)
+	for name, id := range pre.ids {
+		if ids[name] != id {
+			r.problems = append(r.problems, fmt.Sprintf("%s: registered as %d, the rerun answered %d", name, id, ids[name]))
+		}
+	}
+	return r
+}
+
+// median is the nearest-rank median: a value that was observed.
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
