@@ -1,14 +1,12 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 	"github.com/scf-dbbrain/addusercontact/internal/emulator"
 	"github.com/scf-dbbrain/addusercontact/internal/scflocal"
+	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
 const (
@@ -82,7 +81,7 @@ func startUpstream(tb testing.TB, instances int, faults emulator.Faults) *upstre
 // function is one instance of the built function, a process of its own.
 type function struct {
 	rt  *scflocal.Runtime
-	out *lockedBuffer
+	out *testsupport.Buffer
 }
 
 // startFunction starts instance i of the function, signing with fnKeys[i].
@@ -92,7 +91,7 @@ type function struct {
 // its output is shown if tb failed.
 func (u *upstream) startFunction(tb testing.TB, i int) *function {
 	tb.Helper()
-	f := &function{out: &lockedBuffer{}}
+	f := &function{out: &testsupport.Buffer{}}
 	env := deployedEnv(u.URL)
 	cfg := scflocal.Config{Binary: binary, Timeout: functionTimeout, Uin: functionAccount, Stderr: f.out}
 	cfg.ProcessEnv = scflocal.BaseProcessEnv(cfg)
@@ -112,7 +111,7 @@ func (u *upstream) startFunction(tb testing.TB, i int) *function {
 			tb.Errorf("stopping function instance %d: %v", i, err)
 		}
 		if tb.Failed() {
-			tb.Logf("output of function instance %d:\n%s", i, f.out.tail(4<<10))
+			tb.Logf("output of function instance %d:\n%s", i, tail(f.out.String(), 4<<10))
 		}
 	})
 	return f
@@ -334,30 +333,13 @@ func (u *upstream) checkStored(tb testing.TB, cs []contactIn, runs ...map[string
 	return problems
 }
 
-// lockedBuffer collects a function's output, which the runtime writes from
-// other goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-// Write appends p.
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// tail returns the last n bytes written, from a line start.
-func (l *lockedBuffer) tail(n int) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.b.Bytes()
-	if len(b) > n {
-		b = b[len(b)-n:]
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			b = b[i+1:]
+// tail returns the last n bytes of s, from a line start.
+func tail(s string, n int) string {
+	if len(s) > n {
+		s = s[len(s)-n:]
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			s = s[i+1:]
 		}
 	}
-	return string(b)
+	return s
 }

@@ -226,7 +226,6 @@ func (r *Registrar) logOutcome(ctx context.Context, c contact.Contact, o Outcome
 		"id", o.ID, "existing", o.Existing, "attempts", o.Attempts, "upstream_request_id", o.RequestID)
 }
 
-
 // register sends one contact until it succeeds, fails for good, or no time
 // is left, in the manner of go-retryablehttp's Client.Do: each failed attempt
 // is judged by CheckRetry, whose decision the loop carries out. After an
