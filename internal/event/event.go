@@ -103,8 +103,8 @@ func Decode(payload []byte) (Event, error) {
 	if err != nil {
 		return decodeLenient(payload, err)
 	}
-	records, err := rawList(top.Raw, "Records")
-	src := detect(top.Has, top.Raw, records)
+	recs, err := rawList(top.Raw, "Records")
+	src := detect(top.Has, top.Raw, recs)
 	if err != nil && !src.HTTP() {
 		return Event{Source: src}, err
 	}
@@ -132,9 +132,11 @@ func Decode(payload []byte) (Event, error) {
 		}
 		ev.Request, err = timerParams(e)
 	case CKafka, CMQ, EventBridge:
-		ev.Messages, err = messages(src, top.Raw, records, payload)
+		var list []json.RawMessage
+		list, err = records(src, top.Raw, recs, payload)
+		ev.Messages = messages(src, list)
 	case Direct:
-		if err := unsupported(top, records); err != nil {
+		if err := unsupported(top, recs); err != nil {
 			return ev, err
 		}
 		ev.Request = top
@@ -142,22 +144,27 @@ func Decode(payload []byte) (Event, error) {
 	return ev, err
 }
 
-// messages reads a record trigger's records, each on its own. whole is the
-// event, which for a single EventBridge event is its one record.
-func messages(src Source, raw func(string) (json.RawMessage, bool), records []json.RawMessage, whole []byte) ([]Message, error) {
+// records returns a record trigger's records: Records, or an EventBridge
+// delivery's EventList, or, for a single EventBridge event, the event itself.
+func records(src Source, raw func(string) (json.RawMessage, bool), list []json.RawMessage, whole []byte) ([]json.RawMessage, error) {
+	if src != EventBridge {
+		return list, nil
+	}
+	events, err := rawList(raw, "EventList")
+	if err == nil && events == nil {
+		events = []json.RawMessage{whole}
+	}
+	return events, err
+}
+
+// messages reads a record trigger's records, each on its own.
+func messages(src Source, records []json.RawMessage) []Message {
 	read := ckafkaMessage
 	switch src {
 	case CMQ:
 		read = cmqMessage
 	case EventBridge:
 		read = cloudEventMessage
-		var err error
-		if records, err = rawList(raw, "EventList"); err != nil {
-			return nil, err
-		}
-		if records == nil {
-			records = []json.RawMessage{whole}
-		}
 	}
 	out := make([]Message, len(records))
 	for i, r := range records {
@@ -166,7 +173,7 @@ func messages(src Source, raw func(string) (json.RawMessage, bool), records []js
 			out[i] = Message{Record: out[i].Record, Err: apierror.New(apierror.InvalidParameter, "the record is not valid UTF-8")}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // malformed is the Message for a record that does not have its trigger's
@@ -270,16 +277,16 @@ func decodeLenient(payload []byte, strictErr error) (Event, error) {
 	}
 	has := func(name string) bool { _, ok := probe[name]; return ok }
 	raw := func(name string) (json.RawMessage, bool) { v, ok := probe[name]; return v, ok }
-	records, _ := rawList(raw, "Records")
-	src := detect(has, raw, records)
+	recs, _ := rawList(raw, "Records")
+	src := detect(has, raw, recs)
 	if !src.Records() || len(payload) > MaxEvent {
 		if !src.HTTP() {
 			src = Direct
 		}
 		return Event{Source: src}, strictErr
 	}
-	msgs, err := messages(src, raw, records, payload)
-	return Event{Source: src, Messages: msgs}, err
+	list, err := records(src, raw, recs, payload)
+	return Event{Source: src, Messages: messages(src, list)}, err
 }
 
 func tooLarge(what string, n, limit int) error {

@@ -62,6 +62,5 @@ func decodeList(payload []byte) (Event, error) {
 	if json.Unmarshal(payload, &records) != nil || len(records) == 0 || json.Unmarshal(records[0], &first) != nil || first.SpecVersion == "" {
 		return Event{Source: Direct}, apierror.New(apierror.InvalidParameter, "the event must be a JSON object, not a list")
 	}
-	msgs, err := messages(EventBridge, func(string) (json.RawMessage, bool) { return payload, true }, nil, payload)
-	return Event{Source: EventBridge, Messages: msgs}, err
+	return Event{Source: EventBridge, Messages: messages(EventBridge, records)}, nil
 }
