@@ -49,6 +49,21 @@ func EmailsIn(s string) string {
 	return emailish.ReplaceAllStringFunc(s, Email)
 }
 
+// userinfo matches the user information of a URL inside free text
+// ("scheme://user:password@"), whose password is masked wherever a URL is
+// quoted: an endpoint may carry one, and it is echoed in messages.
+var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://[^\s/:@"'<>]*):[^\s/@"'<>]*@`)
+
+// URLsIn masks the password of every URL inside free text, as
+// url.URL.Redacted does for one URL: "http://u:p@h" becomes
+// "http://u:xxxxx@h".
+func URLsIn(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	return userinfo.ReplaceAllString(s, "${1}:xxxxx@")
+}
+
 // Secret replaces a secret with a fixed marker that says only whether it was
 // set; its length is not revealed either.
 func Secret(s string) string {

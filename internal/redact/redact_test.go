@@ -64,3 +64,16 @@ func TestLoggerRedactsEveryLine(t *testing.T) {
 		}
 	}
 }
+
+func TestURLsIn(t *testing.T) {
+	for in, want := range map[string]string{
+		"calling AddUserContact at http://user:pa55@127.0.0.1:9000 failed": "calling AddUserContact at http://user:xxxxx@127.0.0.1:9000 failed",
+		"endpoint \"HTTPS://a:b@h/\" is bad":                               "endpoint \"HTTPS://a:xxxxx@h/\" is bad",
+		"http://user@h has no password":                                     "http://user@h has no password",
+		"no url here: a:b@c":                                                "no url here: a:b@c",
+	} {
+		if got := URLsIn(in); got != want {
+			t.Errorf("URLsIn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
