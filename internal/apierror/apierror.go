@@ -1,10 +1,10 @@
-// Package apierror is the one error type of this project.
-//
-// Its kind is a Tencent Cloud API error code ("InvalidParameterValue",
-// "AuthFailure.SignatureExpire", ...), so an error raised by the function, one
-// answered by DBbrain and one answered by the local emulator travel the same
-// way and reach the caller in the same envelope. What a code means for an
-// HTTP caller is the handler's business, not this package's.
+// Package apierror is the one error type of this project, in the manner of
+// upspin's errors package: an Error carries a Kind, which says what a caller
+// can do about it and is set where the error is born, and a Tencent Cloud
+// error code ("InvalidParameterValue", "AuthFailure.SignatureExpire", ...),
+// which is what the wire shows. Every decision (retry, HTTP status, a
+// record's verdict, a function error) reads the kind; no decision is made
+// again from the code.
 package apierror
 
 import (
@@ -15,8 +15,38 @@ import (
 	"unicode/utf8"
 )
 
-// Codes raised here or passed through from DBbrain; the README documents
-// each.
+// Kind is what a caller can do about an error.
+type Kind int
+
+// The kinds, from the least to the most urgent: a verdict that combines
+// several errors keeps the greatest.
+const (
+	// Invalid: the request or this contact can never succeed as sent (a
+	// rule, a value DBbrain refuses, an event that is not usable). Retrying
+	// the same input fails the same way.
+	Invalid Kind = iota + 1
+	// Conflict: the name exists with another email address; DBbrain cannot
+	// modify or delete contacts, so only another name can succeed.
+	Conflict
+	// NotAttempted: too little of the invocation's time was left to try;
+	// another invocation will.
+	NotAttempted
+	// Transient: a later try can succeed (DBbrain's faults, the network,
+	// the deadline, a lookup that could not tell).
+	Transient
+	// Throttled: DBbrain refused the call for the account's rate limit; a
+	// later, slower try succeeds.
+	Throttled
+	// Setup: the function's own credentials, role, region or
+	// configuration. No contact can succeed until someone fixes it, and
+	// every call until then is wasted.
+	Setup
+)
+
+// Retryable reports whether trying the same thing again, later, can succeed.
+func (k Kind) Retryable() bool { return k == NotAttempted || k == Transient || k == Throttled }
+
+// Codes the function raises itself; DBbrain's pass through as sent.
 const (
 	AuthFailure              = "AuthFailure"
 	FailedOperation          = "FailedOperation"
@@ -28,52 +58,40 @@ const (
 	NoSuchVersion            = "NoSuchVersion"
 	RequestLimitExceeded     = "RequestLimitExceeded"
 	RequestSizeLimitExceeded = "RequestSizeLimitExceeded"
-	ResourceNotFound         = "ResourceNotFound"
 	ServiceUnavailable       = "ServiceUnavailable"
-	UnauthorizedOperation    = "UnauthorizedOperation"
 	UnknownParameter         = "UnknownParameter"
 	UnsupportedOperation     = "UnsupportedOperation"
 	UnsupportedRegion        = "UnsupportedRegion"
 
-	// The AuthFailure sub-codes a signature check answers.
-	InvalidAuthorization = "AuthFailure.InvalidAuthorization"
-	SignatureFailure     = "AuthFailure.SignatureFailure"
-	SignatureExpire      = "AuthFailure.SignatureExpire"
-	SecretIDNotFound     = "AuthFailure.SecretIdNotFound"
-	TokenFailure         = "AuthFailure.TokenFailure"
-
-	// InvalidConfiguration means the function's own environment variables
-	// are wrong: a deployment fault that no retry of the event can fix.
+	// InvalidConfiguration: the function's environment variables are wrong.
 	InvalidConfiguration = "InternalError.InvalidConfiguration"
-
-	// The ClientError family follows the Go SDK's naming for failures seen on
-	// the caller's side of the wire.
+	// The ClientError family: the Go SDK's names for failures on our side.
 	NetworkError        = "ClientError.NetworkError"
 	DeadlineExceeded    = "ClientError.DeadlineExceeded"
 	ParseJSONError      = "ClientError.ParseJsonError"
 	HTTPStatusCodeError = "ClientError.HttpStatusCodeError"
 )
 
-// Error is a failure with a Tencent Cloud error code.
+// Error is a failure with a kind and a Tencent Cloud error code.
 type Error struct {
-	// Code is the Tencent Cloud error code, the error's kind.
-	Code string
-	// Message is the human-readable text; it never contains a secret.
-	Message string
+	Kind    Kind   // What a caller can do about it.
+	Code    string // The Tencent Cloud error code, as the wire shows it.
+	Message string // Human-readable; never holds a secret.
 	// RequestID is the answering service's RequestId, else empty.
 	RequestID string
-	// Err is the underlying cause, if any.
-	Err error
+	Err       error // The underlying cause, if any.
 }
 
-// New returns an Error with the code and a formatted message.
-func New(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+// E returns an Error of the kind and code with a formatted message.
+func E(kind Kind, code, format string, args ...any) *Error {
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// Wrap returns an Error with the code and message that keeps err as its cause.
-func Wrap(code string, err error, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+// Wrap is E keeping err as the cause.
+func Wrap(kind Kind, code string, err error, format string, args ...any) *Error {
+	e := E(kind, code, format, args...)
+	e.Err = err
+	return e
 }
 
 // Error formats the error as "Code: Message", with the RequestId when known.
@@ -88,16 +106,9 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is an *Error with the same code, so that
-// errors.Is(err, apierror.New(apierror.MissingParameter, "")) matches by kind.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
-}
-
-// From returns the *Error in err's chain or, for any other error, makes an
-// InternalError that keeps err as its cause: every failure leaves with a
-// code. It returns nil for nil.
+// From returns the *Error in err's chain or, for any other error, a
+// Transient InternalError that keeps err as its cause (an unexpected failure
+// is the function's, and may not happen again). It returns nil for nil.
 func From(err error) *Error {
 	if err == nil {
 		return nil
@@ -106,10 +117,18 @@ func From(err error) *Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	return &Error{Code: InternalError, Message: "unexpected internal failure", Err: err}
+	return &Error{Kind: Transient, Code: InternalError, Message: "unexpected internal failure", Err: err}
 }
 
-// CodeOf returns the code of err ("" for nil).
+// KindOf returns the kind of err, 0 for nil.
+func KindOf(err error) Kind {
+	if err == nil {
+		return 0
+	}
+	return From(err).Kind
+}
+
+// CodeOf returns the code of err, "" for nil.
 func CodeOf(err error) string {
 	if err == nil {
 		return ""
@@ -123,26 +142,6 @@ func CodeOf(err error) string {
 func Family(code string) string {
 	fam, _, _ := strings.Cut(code, ".")
 	return fam
-}
-
-// Retryable reports whether a later attempt of the same request can succeed
-// where this one failed: throttling, server-side faults, network failures and
-// running out of time. Everything else (validation, auth, conflicts) fails the
-// same way every time.
-func Retryable(code string) bool {
-	switch code {
-	case NetworkError, DeadlineExceeded:
-		return true
-	case InvalidConfiguration:
-		// An InternalError only by family: the configuration stays wrong
-		// until someone redeploys.
-		return false
-	}
-	switch Family(code) {
-	case RequestLimitExceeded, InternalError, ServiceUnavailable:
-		return true
-	}
-	return false
 }
 
 // MaxMessage bounds a message as it leaves the function, in an answer or a

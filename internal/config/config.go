@@ -13,6 +13,7 @@ import (
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
+	"github.com/scf-dbbrain/addusercontact/internal/redact"
 )
 
 // Environment variables; the README's configuration table lists the same.
@@ -46,7 +47,8 @@ type Config struct {
 var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 
 // Load reads the configuration. A bad value is an
-// InternalError.InvalidConfiguration *apierror.Error naming the variable.
+// InternalError.InvalidConfiguration *apierror.Error of kind Setup naming the
+// variable.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Region:      dbbrain.DefaultRegion,
@@ -63,7 +65,7 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	ep, err := dbbrain.ResolveEndpoint(c.Region, strings.TrimSpace(getenv(EnvEndpoint)))
 	if err != nil {
-		return Config{}, apierror.Wrap(apierror.InvalidConfiguration, err, "%s: %v", EnvEndpoint, err)
+		return Config{}, apierror.Wrap(apierror.Setup, apierror.InvalidConfiguration, err, "%s: %v", EnvEndpoint, err)
 	}
 	c.Endpoint = ep
 	if v := strings.TrimSpace(getenv(EnvRPS)); v != "" {
@@ -96,7 +98,7 @@ func Load(getenv func(string) string) (Config, error) {
 }
 
 func invalid(name, value, want string) error {
-	return apierror.New(apierror.InvalidConfiguration, "%s is %s; it must be %s", name, apierror.Quote(value), want)
+	return apierror.E(apierror.Setup, apierror.InvalidConfiguration, "%s is %s; it must be %s", name, apierror.Quote(redact.URLsIn(value)), want)
 }
 
 // String renders the configuration for the start-up log line.

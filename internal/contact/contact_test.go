@@ -28,6 +28,7 @@ func parse(t *testing.T, v *Decoder, body string) (Request, error) {
 }
 
 func TestOfficialExamplesPass(t *testing.T) {
+	t.Parallel()
 	v := newValidator(t)
 	for _, name := range []string{"John Smith", "张三", "zhangsan_2", "O'Brien-ish", "Renée Müller", "Ab", "ราม", "नमस्ते जी", "（测试）", "a.b!@#$%^&*()+="} {
 		if name == "O'Brien-ish" {
@@ -45,6 +46,7 @@ func TestOfficialExamplesPass(t *testing.T) {
 }
 
 func TestDefaultsAndTrimming(t *testing.T) {
+	t.Parallel()
 	v := newValidator(t)
 	req, err := parse(t, v, `{"Name":"  John Smith ","ContactInfo":" test@qq.com"}`)
 	if err != nil {
@@ -60,6 +62,7 @@ func TestDefaultsAndTrimming(t *testing.T) {
 }
 
 func TestRejects(t *testing.T) {
+	t.Parallel()
 	v := newValidator(t)
 	for _, tc := range []struct {
 		name, body, code string
@@ -97,15 +100,22 @@ func TestRejects(t *testing.T) {
 		{"batch unknown", `{"Contacts":[{}],"Foo":1}`, apierror.UnknownParameter, []string{`"Foo"`}},
 		{"missing name and bad email at once", `{"ContactInfo":"bad"}`, apierror.MissingParameter, []string{"Name is required", "ContactInfo must be an email address"}},
 		{"wrong type and other rules at once", `{"Name":7,"ContactInfo":"bad","Product":"redis"}`, apierror.InvalidParameter, []string{"Name must be a string", "ContactInfo must be an email address", `Product must be "mysql"`}},
+		// A lone surrogate is not JSON at all (encoding/json/v2's rule), not a
+		// name that breaks the character rule.
+		{"lone surrogate in name", `{"Name":"John\ud800","ContactInfo":"test@qq.com"}`, apierror.InvalidParameter, []string{"the event is not valid JSON", "surrogate"}},
+		{"repeated member", `{"Name":"a","ContactInfo":"test@qq.com","Name":"b"}`, apierror.InvalidParameter, []string{`the event has the member "Name" more than once`}},
+		{"contacts unreadable", `{"Contacts":[{"Name":"a"},]}`, apierror.InvalidParameter, []string{"not valid JSON"}},
+		{"too many unknowns named", `{"Name":"John Smith","ContactInfo":"test@qq.com","a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1}`, apierror.UnknownParameter, []string{`"e" is not a parameter`, "and 2 more unknown parameters"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := parse(t, v, tc.body)
 			e := apierror.From(err)
 			if e == nil {
 				t.Fatalf("accepted %s", tc.body)
 			}
-			if e.Code != tc.code {
-				t.Errorf("code %s, want %s (%s)", e.Code, tc.code, e.Message)
+			if e.Code != tc.code || e.Kind != apierror.Invalid {
+				t.Errorf("code %s kind %d, want Invalid %s (%s)", e.Code, e.Kind, tc.code, e.Message)
 			}
 			for _, m := range tc.mention {
 				if !strings.Contains(e.Message, m) {
@@ -120,6 +130,7 @@ func TestRejects(t *testing.T) {
 }
 
 func TestCommonParametersAccepted(t *testing.T) {
+	t.Parallel()
 	v := newValidator(t)
 	_, err := parse(t, v, `{"Action":"AddUserContact","Version":"2019-10-16","Region":"ap-guangzhou","Name":"John Smith","ContactInfo":"test@qq.com","Product":"mysql"}`)
 	if err != nil {
@@ -128,6 +139,7 @@ func TestCommonParametersAccepted(t *testing.T) {
 }
 
 func TestBatchItemsJudgedAlone(t *testing.T) {
+	t.Parallel()
 	v := newValidator(t)
 	req, err := parse(t, v, `{"Action":"AddUserContact","Contacts":[
 		{"Name":"John Smith","ContactInfo":"test@qq.com"},
@@ -147,6 +159,16 @@ func TestBatchItemsJudgedAlone(t *testing.T) {
 		if got := apierror.CodeOf(it.Err); got != wantCodes[i] {
 			t.Errorf("item %d: code %q, want %q (%v)", i, got, wantCodes[i], it.Err)
 		}
+		if it.Err != nil && apierror.KindOf(it.Err) != apierror.Invalid {
+			t.Errorf("item %d: kind %d, want Invalid", i, apierror.KindOf(it.Err))
+		}
+	}
+	// The repeated name is that item's failure, named by its place.
+	if msg := apierror.From(req.Items[3].Err).Message; msg != `Contacts[3] has the member "Name" more than once` {
+		t.Errorf("repeated name in an item: %q", msg)
+	}
+	if msg := apierror.From(req.Items[2].Err).Message; msg != "Contacts[2] must be a JSON object, not a string" {
+		t.Errorf("an item that is not an object: %q", msg)
 	}
 	if req.Items[1].Name != "_bad" || req.Items[4].Contact.Name != "李四" {
 		t.Errorf("names not kept: %+v", req.Items)
@@ -154,6 +176,7 @@ func TestBatchItemsJudgedAlone(t *testing.T) {
 }
 
 func TestBatchLimit(t *testing.T) {
+	t.Parallel()
 	v := newValidator(t)
 	item := `{"Name":"John Smith","ContactInfo":"test@qq.com"},`
 	body := `{"Contacts":[` + strings.TrimSuffix(strings.Repeat(item, MaxBatch+1), ",") + `]}`
@@ -165,6 +188,28 @@ func TestBatchLimit(t *testing.T) {
 	req, err := parse(t, v, body)
 	if err != nil || len(req.Items) != MaxBatch {
 		t.Fatalf("1000 items: %v", err)
+	}
+}
+
+// A key flood is refused at once, for the whole request, wherever it sits:
+// no item is read.
+func TestKeyFloodRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	v := newValidator(t)
+	for body, want := range map[string]string{
+		"{" + members(MaxMembers+1) + "}":                "the event holds more than 10000 members in an object at its top level: no request of this function has so many",
+		`{"Contacts":[{` + members(MaxMembers+1) + `}]}`: `the event holds more than 10000 members in an object at "/Contacts/0": no request of this function has so many`,
+		`{"Contacts":[` + elements(MaxMembers+1) + `]}`:  `the event holds more than 10000 members in a list at "/Contacts": no request of this function has so many`,
+	} {
+		_, err := parse(t, v, body)
+		if e := apierror.From(err); e == nil || e.Kind != apierror.Invalid || e.Code != apierror.InvalidParameter || e.Message != want {
+			t.Errorf("got %v, want %q", err, want)
+		}
+	}
+	// At the bound the unknown members are reported, five by name.
+	_, err := parse(t, v, `{"Name":"John Smith","ContactInfo":"test@qq.com",`+members(MaxMembers-2)+`}`)
+	if e := apierror.From(err); e == nil || e.Code != apierror.UnknownParameter || !strings.Contains(e.Message, "and 9993 more unknown parameters") {
+		t.Errorf("at the bound: %v", err)
 	}
 }
 

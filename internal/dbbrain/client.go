@@ -15,6 +15,7 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
+	"github.com/scf-dbbrain/addusercontact/internal/redact"
 )
 
 // requestClient tags our calls in DBbrain's logs.
@@ -76,7 +77,7 @@ func (c *Client) AddUserContact(ctx context.Context, cred common.CredentialIface
 		return AddResult{}, err
 	}
 	if resp.Response == nil || resp.Response.ID == nil {
-		return AddResult{}, apierror.New(apierror.ParseJSONError, "DBbrain's AddUserContact answer has no Id")
+		return AddResult{}, apierror.Wrap(apierror.Setup, apierror.ParseJSONError, ErrMaybeApplied, "DBbrain's AddUserContact answer has no Id")
 	}
 	return AddResult{ID: *resp.Response.ID, RequestID: deref(resp.Response.RequestID)}, nil
 }
@@ -109,7 +110,7 @@ func (c *Client) DescribeAllUserContact(ctx context.Context, cred common.Credent
 		return DescribeResult{}, err
 	}
 	if resp.Response == nil {
-		return DescribeResult{}, apierror.New(apierror.ParseJSONError, "DBbrain's DescribeAllUserContact answer has no Response")
+		return DescribeResult{}, apierror.E(apierror.Setup, apierror.ParseJSONError, "DBbrain's DescribeAllUserContact answer has no Response")
 	}
 	out := DescribeResult{Contacts: resp.Response.Contacts, RequestID: deref(resp.Response.RequestID)}
 	if resp.Response.TotalCount != nil {
@@ -134,7 +135,7 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 
 	req := tchttp.NewCommonRequest(Service, Version, action)
 	if err := req.SetActionParameters(p); err != nil {
-		return apierror.Wrap(apierror.InternalError, err, "building the %s request failed", action)
+		return apierror.Wrap(apierror.Setup, apierror.InternalError, err, "building the %s request failed", action)
 	}
 	var written atomic.Bool
 	state := &callState{}
@@ -153,12 +154,13 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 	return nil
 }
 
-// translate turns an SDK error into an *apierror.Error: DBbrain's own codes
-// pass through; client-side failures get a ClientError code, except a bare
-// 5xx, which means the same as DBbrain's ServiceUnavailable.
+// translate turns an SDK error into an *apierror.Error, with its kind set
+// here, where the answer is understood: DBbrain's own codes pass through and
+// are classified by kindOf; client-side failures get a ClientError code,
+// except a bare 5xx, which means the same as DBbrain's ServiceUnavailable.
 //
-// The answer had arrived (and may have been applied) whenever the failure
-// came after the request was written; such errors carry ErrMaybeApplied.
+// The answer may have been applied whenever the failure came after the
+// request was written; such errors carry ErrMaybeApplied.
 func translate(ctx context.Context, action string, ep Endpoint, err error, written bool, readErr error) error {
 	var cause error = err
 	var sdk *tcerr.TencentCloudSDKError
@@ -168,32 +170,52 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 			cause = sdk.Unwrap()
 		case "ClientError.ParseJsonError", "ClientError.IOError", "ClientError.HttpStatusCodeError":
 			if readErr == nil && ctx.Err() == nil {
-				return apierror.Wrap(apierror.ParseJSONError, maybeApplied(err, true), "DBbrain's %s answer could not be read: %s", action, apierror.Clip(strings.TrimSpace(sdk.Message), maxBodyExcerpt))
+				// Not DBbrain's answer: the endpoint, or a proxy before it.
+				return apierror.Wrap(apierror.Setup, apierror.ParseJSONError, maybeApplied(err, true), "DBbrain's %s answer could not be read: %s", action, apierror.Clip(strings.TrimSpace(sdk.Message), maxBodyExcerpt))
 			}
 			// The answer broke off: a network failure or the deadline,
 			// not a malformed answer.
 			cause = errors.Join(readErr, ctx.Err())
 		default:
 			if sdk.RequestId != "" || !strings.HasPrefix(sdk.Code, "ClientError") {
-				return &apierror.Error{Code: sdk.Code, Message: sdk.Message, RequestID: sdk.RequestId, Err: err}
+				return &apierror.Error{Kind: kindOf(sdk.Code), Code: sdk.Code, Message: sdk.Message, RequestID: sdk.RequestId, Err: err}
 			}
-			return &apierror.Error{Code: sdk.Code, Message: "the SDK failed before calling " + action + ": " + sdk.Message, Err: err}
+			return &apierror.Error{Kind: apierror.Setup, Code: sdk.Code, Message: "the SDK failed before calling " + action + ": " + sdk.Message, Err: err}
 		}
 	}
 	var status *StatusError
 	switch {
 	case errors.As(cause, &status) && status.StatusCode == http.StatusTooManyRequests:
-		return apierror.Wrap(apierror.RequestLimitExceeded, err, "DBbrain answered %s with HTTP 429 and no API envelope", action)
+		return apierror.Wrap(apierror.Throttled, apierror.RequestLimitExceeded, err, "DBbrain answered %s with HTTP 429 and no API envelope", action)
 	case errors.As(cause, &status) && status.StatusCode >= 500:
-		return apierror.Wrap(apierror.ServiceUnavailable, maybeApplied(err, written), "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
+		return apierror.Wrap(apierror.Transient, apierror.ServiceUnavailable, maybeApplied(err, written), "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
 	case errors.As(cause, &status):
-		return apierror.Wrap(apierror.HTTPStatusCodeError, err, "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
+		return apierror.Wrap(apierror.Setup, apierror.HTTPStatusCodeError, err, "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
 	case errors.Is(cause, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return apierror.Wrap(apierror.DeadlineExceeded, maybeApplied(err, written), "no answer to %s before the invocation's deadline", action)
+		return apierror.Wrap(apierror.Transient, apierror.DeadlineExceeded, maybeApplied(err, written), "no answer to %s before the invocation's deadline", action)
 	case errors.Is(cause, context.Canceled) || ctx.Err() != nil:
-		return apierror.Wrap(apierror.DeadlineExceeded, maybeApplied(err, written), "the invocation was cancelled while calling %s", action)
+		return apierror.Wrap(apierror.Transient, apierror.DeadlineExceeded, maybeApplied(err, written), "the invocation was cancelled while calling %s", action)
 	}
-	return apierror.Wrap(apierror.NetworkError, maybeApplied(err, written), "calling %s at %s failed: %v", action, ep.URL(), cause)
+	return apierror.Wrap(apierror.Transient, apierror.NetworkError, maybeApplied(err, written), "calling %s at %s failed: %s", action, ep.URL(), redact.URLsIn(fmt.Sprint(cause)))
+}
+
+// kindOf says what an answered code means, by family; the README's table
+// "What DBbrain answers" is this switch. The API page documents the codes
+// but not their causes, so where it is silent the kind is the one that
+// neither stalls a record trigger for ever nor drops a contact unreported.
+func kindOf(code string) apierror.Kind {
+	switch apierror.Family(code) {
+	case "RequestLimitExceeded":
+		return apierror.Throttled
+	case "InternalError", "ServiceUnavailable", "ResourceUnavailable", "ResourceInsufficient", "ResourceInUse":
+		return apierror.Transient // the service's state, which changes
+	case "AuthFailure", "UnauthorizedOperation", "OperationDenied", "UnsupportedRegion", "NoSuchVersion", "InvalidAction":
+		return apierror.Setup // the role, the account, the region: the same for every contact
+	}
+	// About this contact (InvalidParameterValue, FailedOperation,
+	// LimitExceeded, ...), or a code the page does not list: refused for
+	// good, and reported with the contact.
+	return apierror.Invalid
 }
 
 func maybeApplied(err error, written bool) error {

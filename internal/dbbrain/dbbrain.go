@@ -1,27 +1,25 @@
 // Package dbbrain is the DBbrain API as this project knows it: its documented
-// facts (service, versions, product, actions, limits), defined here once and
+// facts (service, version, product, actions, limits), defined here once and
 // used by the function, the emulator and the tools, and a client that calls
-// it through the Tencent Cloud Go SDK's common client.
+// it through the Tencent Cloud Go SDK's common client. Facts only the
+// emulator needs (the 2021-05-27 version, v1 signatures) live there.
 package dbbrain
 
 import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
+
+	"github.com/scf-dbbrain/addusercontact/internal/redact"
 )
 
-// Facts of the API, from the AddUserContact page (version 2019-10-16) and the
-// 2021-05-27 version's pages.
+// Facts of the API, from the AddUserContact page (version 2019-10-16).
 const (
 	// Service is the API 3.0 service name: the credential scope's service and
 	// the first label of the endpoint.
 	Service = "dbbrain"
 	// Version is the API version the function calls.
 	Version = "2019-10-16"
-	// Version20210527 has the same contact actions with other rules; the
-	// emulator serves it too.
-	Version20210527 = "2021-05-27"
 	// Product is the only product the contact actions accept.
 	Product = "mysql"
 
@@ -34,19 +32,11 @@ const (
 	// DefaultRegion is the region the API page says to select.
 	DefaultRegion = "ap-guangzhou"
 
-	// MinNameLen and MaxNameLen bound a contact name, in characters, in
-	// version 2019-10-16; MaxNameLen20210527 is the later version's bound.
-	MinNameLen         = 2
-	MaxNameLen         = 60
-	MaxNameLen20210527 = 20
+	// MinNameLen and MaxNameLen bound a contact name, in characters.
+	MinNameLen = 2
+	MaxNameLen = 60
 	// MaxEmailLen is the longest address SMTP can carry (RFC 5321).
 	MaxEmailLen = 254
-
-	// MaxBodyBytes is API 3.0's limit on a POST body.
-	MaxBodyBytes = 10 << 20
-	// MaxClockSkew is how far a request's timestamp may be from the server
-	// time: API 3.0 answers AuthFailure.SignatureExpire beyond it.
-	MaxClockSkew = 5 * time.Minute
 	// Domain is the public API 3.0 domain.
 	Domain = "tencentcloudapi.com"
 )
@@ -74,16 +64,19 @@ func ResolveEndpoint(region, override string) (Endpoint, error) {
 		}
 		return Endpoint{Scheme: "HTTPS", Host: Service + "." + Domain}, nil
 	}
+	// The override is quoted with its password masked: messages reach
+	// answers and logs.
+	shown := redact.URLsIn(override)
 	u, err := url.Parse(override)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("the endpoint %q is not a URL: %w", override, err)
+		return Endpoint{}, fmt.Errorf("the endpoint %q is not a URL: %s", shown, redact.URLsIn(err.Error()))
 	}
 	scheme := strings.ToUpper(u.Scheme)
 	if scheme != "HTTP" && scheme != "HTTPS" {
-		return Endpoint{}, fmt.Errorf("the endpoint %q must start with http:// or https://", override)
+		return Endpoint{}, fmt.Errorf("the endpoint %q must start with http:// or https://", shown)
 	}
 	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return Endpoint{}, fmt.Errorf("the endpoint %q must be a scheme and host only, such as http://127.0.0.1:9000", override)
+		return Endpoint{}, fmt.Errorf("the endpoint %q must be a scheme and host only, such as http://127.0.0.1:9000", shown)
 	}
 	return Endpoint{Scheme: scheme, Host: u.Host}, nil
 }

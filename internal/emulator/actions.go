@@ -29,8 +29,8 @@ func versionRules(version string) (rules, bool) {
 		// ".") is used so that no official example is refused.
 		return rules{minName: dbbrain.MinNameLen, maxName: dbbrain.MaxNameLen, nameSymbols: " _-.!@#$%^&*()+=（）",
 			regionRequired: true, uniqueName: true}, true
-	case dbbrain.Version20210527:
-		return rules{minName: 1, maxName: dbbrain.MaxNameLen20210527, nameSymbols: " !@#$%^&*()_+-=（）",
+	case Version20210527:
+		return rules{minName: 1, maxName: MaxNameLen20210527, nameSymbols: " !@#$%^&*()_+-=（）",
 			uniqueMail: true, mailAlnumStart: true}, true
 	}
 	return rules{}, false
@@ -88,15 +88,15 @@ func (s *Server) addUserContact(v rules, p params) (map[string]any, error) {
 	c, err := s.store.add(name, mail, func(cs []Contact) error {
 		switch {
 		case v.uniqueName && slices.ContainsFunc(cs, func(c Contact) bool { return c.Name == name }):
-			return apierror.New(apierror.FailedOperation, "The contact name %s already exists.", apierror.Quote(name))
+			return apierror.E(apierror.Invalid, apierror.FailedOperation, "The contact name %s already exists.", apierror.Quote(name))
 		case v.uniqueMail && slices.ContainsFunc(cs, func(c Contact) bool { return strings.EqualFold(c.Mail, mail) }):
-			return apierror.New(apierror.FailedOperation, "The contact email %s already exists.", apierror.Quote(mail))
+			return apierror.E(apierror.Invalid, apierror.FailedOperation, "The contact email %s already exists.", apierror.Quote(mail))
 		}
 		return nil
 	})
 	s.mu.Unlock()
 	if err != nil && apierror.CodeOf(err) != apierror.FailedOperation {
-		err = apierror.Wrap(apierror.InternalError, err, "An internal error has occurred: the contact could not be saved.")
+		err = apierror.Wrap(apierror.Invalid, apierror.InternalError, err, "An internal error has occurred: the contact could not be saved.")
 	}
 	return map[string]any{"Id": c.Id}, err
 }
@@ -120,5 +120,5 @@ func (s *Server) describeAllUserContact(p params) (map[string]any, error) {
 }
 
 func invalidValue(name, why string) error {
-	return apierror.New(apierror.InvalidParameterValue, "The value of parameter `%s` is invalid: it %s.", name, why)
+	return apierror.E(apierror.Invalid, apierror.InvalidParameterValue, "The value of parameter `%s` is invalid: it %s.", name, why)
 }

@@ -75,13 +75,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handle(r *http.Request) outcome {
 	arrival := s.now()
 	out := outcome{action: statsOther, status: http.StatusOK}
-	body, err := io.ReadAll(io.LimitReader(r.Body, dbbrain.MaxBodyBytes+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
 		out.silent = true
 		return out
 	}
-	if len(body) > dbbrain.MaxBodyBytes {
-		return s.fail(out, apierror.New(apierror.RequestSizeLimitExceeded, "The request body exceeds %d bytes.", dbbrain.MaxBodyBytes))
+	if len(body) > MaxBodyBytes {
+		return s.fail(out, apierror.E(apierror.Invalid, apierror.RequestSizeLimitExceeded, "The request body exceeds %d bytes.", MaxBodyBytes))
 	}
 	auth, err := s.verifier.Verify(r, body)
 	action, version, region := r.Header.Get("X-TC-Action"), r.Header.Get("X-TC-Version"), r.Header.Get("X-TC-Region")
@@ -108,14 +108,14 @@ func (s *Server) handle(r *http.Request) outcome {
 		return s.fail(out, err)
 	}
 	if ok, n := s.admit(windowKey{s.accounts[auth.SecretID], action}, arrival); !ok {
-		return s.fail(out, apierror.New(apierror.RequestLimitExceeded,
+		return s.fail(out, apierror.E(apierror.Invalid, apierror.RequestLimitExceeded,
 			"Your current request times equals to `%d` in a second, which exceeds the frequency limit `%d` for a second. Please reduce the frequency of calls.",
 			n+1, s.limiter.limit))
 	}
 	switch {
 	case draw < faults.InternalError:
 		out.fault = apierror.InternalError
-		return s.fail(out, apierror.New(apierror.InternalError, "An internal error has occurred. Retry your request, but if the problem persists, contact us with details by filing a ticket."))
+		return s.fail(out, apierror.E(apierror.Invalid, apierror.InternalError, "An internal error has occurred. Retry your request, but if the problem persists, contact us with details by filing a ticket."))
 	case draw < faults.InternalError+faults.Unavailable:
 		out.fault, out.status, out.code, out.body = StatUnavailable, http.StatusServiceUnavailable, StatUnavailable, []byte(unavailableBody)
 		return out
@@ -156,15 +156,15 @@ func checkCommon(action, version, region string) (rules, error) {
 	case action == "":
 		return v, missing("Action")
 	case !isAction(action):
-		return v, apierror.New(apierror.InvalidAction, "The action %s is not found.", apierror.Quote(action))
+		return v, apierror.E(apierror.Invalid, apierror.InvalidAction, "The action %s is not found.", apierror.Quote(action))
 	case version == "":
 		return v, missing("Version")
 	case !known:
-		return v, apierror.New(apierror.NoSuchVersion, "The requested version %s of service `%s` does not exist.", apierror.Quote(version), dbbrain.Service)
+		return v, apierror.E(apierror.Invalid, apierror.NoSuchVersion, "The requested version %s of service `%s` does not exist.", apierror.Quote(version), dbbrain.Service)
 	case region == "" && v.regionRequired:
 		return v, missing("Region")
 	case region != "" && !knownRegion(region):
-		return v, apierror.New(apierror.UnsupportedRegion, "The action does not support this region %s.", apierror.Quote(region))
+		return v, apierror.E(apierror.Invalid, apierror.UnsupportedRegion, "The action does not support this region %s.", apierror.Quote(region))
 	}
 	return v, nil
 }

@@ -43,6 +43,16 @@ import (
 )
 
 // Codes that Stats counts besides the API error codes.
+// Facts of the API that only the emulator needs.
+const (
+	// Version20210527 has the same contact actions with other rules.
+	Version20210527 = "2021-05-27"
+	// MaxNameLen20210527 bounds a name in that version.
+	MaxNameLen20210527 = 20
+	// MaxBodyBytes is API 3.0's limit on a POST body.
+	MaxBodyBytes = 10 << 20
+)
+
 const (
 	StatOK          = "OK"      // a success envelope
 	StatUnavailable = "HTTP503" // injected bare 503

@@ -791,12 +791,12 @@ func (z *zeros) Read(p []byte) (int, error) {
 
 func TestBodySizeLimits(t *testing.T) {
 	s := newTestServer(t, newFakeClock(), nil)
-	big := `{"Name":"` + strings.Repeat("x", dbbrain.MaxBodyBytes) + `"}`
+	big := `{"Name":"` + strings.Repeat("x", MaxBodyBytes) + `"}`
 	if got := do(t, s, apiReq{body: big}.build(t)); got.code() != "RequestSizeLimitExceeded" {
 		t.Fatalf("11 MB body: %.200s", got.Raw)
 	}
 	// A body at the limit is read and judged on its parameters.
-	atLimit := `{"Name":"` + strings.Repeat("x", dbbrain.MaxBodyBytes-len(`{"Name":""}`)) + `"}`
+	atLimit := `{"Name":"` + strings.Repeat("x", MaxBodyBytes-len(`{"Name":""}`)) + `"}`
 	if got := do(t, s, apiReq{body: atLimit}.build(t)); got.code() != "MissingParameter" {
 		t.Fatalf("10 MB body: %.200s", got.Raw)
 	}

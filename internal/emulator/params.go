@@ -34,12 +34,12 @@ func parseParams(r *http.Request, body []byte) (params, error) {
 		case err == nil && mt == "application/x-www-form-urlencoded":
 			raw = string(body)
 		default:
-			return nil, apierror.New(apierror.InvalidParameter, "Content-Type %s is not supported; use application/json.", apierror.Quote(r.Header.Get("Content-Type")))
+			return nil, apierror.E(apierror.Invalid, apierror.InvalidParameter, "Content-Type %s is not supported; use application/json.", apierror.Quote(r.Header.Get("Content-Type")))
 		}
 	}
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
-		return nil, apierror.New(apierror.InvalidParameter, "The query or form body is malformed.")
+		return nil, apierror.E(apierror.Invalid, apierror.InvalidParameter, "The query or form body is malformed.")
 	}
 	return formParams(vals)
 }
@@ -52,10 +52,10 @@ func parseJSON(body []byte) (params, error) {
 	dec.UseNumber()
 	var p map[string]any
 	if err := dec.Decode(&p); err != nil || p == nil {
-		return nil, apierror.New(apierror.InvalidParameter, "The request body is not a JSON object.")
+		return nil, apierror.E(apierror.Invalid, apierror.InvalidParameter, "The request body is not a JSON object.")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, apierror.New(apierror.InvalidParameter, "The request body has data after the JSON object.")
+		return nil, apierror.E(apierror.Invalid, apierror.InvalidParameter, "The request body has data after the JSON object.")
 	}
 	return p, nil
 }
@@ -67,7 +67,7 @@ func formParams(vals url.Values) (params, error) {
 	arrays := map[string]map[int]string{}
 	for k, vs := range vals {
 		if len(vs) > 1 || !utf8.ValidString(vs[0]) {
-			return nil, apierror.New(apierror.InvalidParameter, "The parameter %s is repeated or not valid UTF-8.", apierror.Quote(k))
+			return nil, apierror.E(apierror.Invalid, apierror.InvalidParameter, "The parameter %s is repeated or not valid UTF-8.", apierror.Quote(k))
 		}
 		base, idx, isElem := strings.Cut(k, ".")
 		if !isElem {
@@ -84,7 +84,7 @@ func formParams(vals url.Values) (params, error) {
 	}
 	for base, elems := range arrays {
 		if _, clash := p[base]; clash {
-			return nil, apierror.New(apierror.InvalidParameter, "The parameter %s is given both as a value and as an array.", apierror.Quote(base))
+			return nil, apierror.E(apierror.Invalid, apierror.InvalidParameter, "The parameter %s is given both as a value and as an array.", apierror.Quote(base))
 		}
 		var arr []any
 		for _, i := range slices.Sorted(maps.Keys(elems)) {
@@ -125,7 +125,7 @@ func (p params) check(specs ...paramSpec) error {
 		}
 		if v != nil && wrong {
 			kind := map[bool]string{false: "String", true: "Array of String"}[sp.array]
-			return apierror.New(apierror.InvalidParameter, "The value type of parameter `%s` is incorrect, expected %s.", sp.name, kind)
+			return apierror.E(apierror.Invalid, apierror.InvalidParameter, "The value type of parameter `%s` is incorrect, expected %s.", sp.name, kind)
 		}
 		if sp.only != "" && v != sp.only {
 			return invalidValue(sp.name, "must be `"+sp.only+"`")
@@ -149,9 +149,9 @@ func (p params) strs(name string) []string {
 }
 
 func missing(name string) error {
-	return apierror.New(apierror.MissingParameter, "The request is missing a required parameter `%s`.", name)
+	return apierror.E(apierror.Invalid, apierror.MissingParameter, "The request is missing a required parameter `%s`.", name)
 }
 
 func unknown(name string) error {
-	return apierror.New(apierror.UnknownParameter, "The parameter %s is not recognized.", apierror.Quote(name))
+	return apierror.E(apierror.Invalid, apierror.UnknownParameter, "The parameter %s is not recognized.", apierror.Quote(name))
 }

@@ -25,7 +25,7 @@ func TestVersion20210527Rules(t *testing.T) {
 	noRegion := map[string]string{"X-TC-Region": ""}
 	add21 := func(name, mail string) apiResp {
 		t.Helper()
-		return do(t, s, apiReq{version: dbbrain.Version20210527, body: addBody(name, mail), headers: noRegion}.build(t))
+		return do(t, s, apiReq{version: Version20210527, body: addBody(name, mail), headers: noRegion}.build(t))
 	}
 	for _, tc := range []struct {
 		name, mail, want string
@@ -57,7 +57,7 @@ func TestVersion20210527Rules(t *testing.T) {
 	if got := do(t, s, apiReq{body: `{"Product":"mysql"}`, action: dbbrain.ActionDescribeAllUserContact, headers: noRegion}.build(t)); got.code() != apierror.MissingParameter {
 		t.Errorf("2019-10-16 without a region: %s", got.Raw)
 	}
-	got := do(t, s, apiReq{version: dbbrain.Version20210527, body: `{"Product":"mysql","Names":["李"]}`, action: dbbrain.ActionDescribeAllUserContact, headers: noRegion}.build(t))
+	got := do(t, s, apiReq{version: Version20210527, body: `{"Product":"mysql","Names":["李"]}`, action: dbbrain.ActionDescribeAllUserContact, headers: noRegion}.build(t))
 	if got.code() != "" || got.Response.TotalCount != 2 {
 		t.Errorf("2021-05-27 describe: %s", got.Raw)
 	}
@@ -93,7 +93,7 @@ func TestSignatureV1Requests(t *testing.T) {
 	if got := do(t, s, v1Req(t, "POST", permKey, call(dbbrain.ActionAddUserContact, dbbrain.Version, john))); got.Response.Id != 1 {
 		t.Fatalf("v1 POST form: %s", got.Raw)
 	}
-	zhang := call(dbbrain.ActionAddUserContact, dbbrain.Version20210527, url.Values{"Name": {"张三"}, "ContactInfo": {"zs@qq.com"}, "Product": {"mysql"}})
+	zhang := call(dbbrain.ActionAddUserContact, Version20210527, url.Values{"Name": {"张三"}, "ContactInfo": {"zs@qq.com"}, "Product": {"mysql"}})
 	zhang.Del("Region")
 	if got := do(t, s, v1Req(t, "GET", tempKey, zhang)); got.Response.Id != 2 {
 		t.Fatalf("v1 GET, temporary key, 2021-05-27: %s", got.Raw)
@@ -108,8 +108,8 @@ func TestSignatureV1Requests(t *testing.T) {
 	}{
 		"unknown parameter": {v1Req(t, "GET", permKey, call(dbbrain.ActionAddUserContact, dbbrain.Version, url.Values{"Email": {"x"}, "Name": {"a b"}, "ContactInfo": {"a@b.co"}, "Product": {"mysql"}})), apierror.UnknownParameter},
 		"no action":         {v1Req(t, "GET", permKey, url.Values{"Version": {dbbrain.Version}, "Region": {"ap-guangzhou"}}), apierror.MissingParameter},
-		"no token":          {v1Req(t, "POST", Key{SecretID: tempKey.SecretID, SecretKey: tempKey.SecretKey}, call(dbbrain.ActionAddUserContact, dbbrain.Version, john)), apierror.TokenFailure},
-		"no signature":      {httptest.NewRequest("GET", "/?Action=AddUserContact&Version=2019-10-16", nil), apierror.InvalidAuthorization},
+		"no token":          {v1Req(t, "POST", Key{SecretID: tempKey.SecretID, SecretKey: tempKey.SecretKey}, call(dbbrain.ActionAddUserContact, dbbrain.Version, john)), signature.TokenFailure},
+		"no signature":      {httptest.NewRequest("GET", "/?Action=AddUserContact&Version=2019-10-16", nil), signature.InvalidAuthorization},
 	} {
 		if got := do(t, s, tc.r); got.code() != tc.want {
 			t.Errorf("%s: %s, want %s", name, got.Raw, tc.want)
@@ -176,7 +176,7 @@ func TestNodeSDKFixtures(t *testing.T) {
 				wantContacts = 1
 			}
 			if name == "post-json-ip-endpoint" {
-				want, wantContacts = apierror.SignatureFailure, 0
+				want, wantContacts = signature.SignatureFailure, 0
 			}
 			if got.code() != want || len(s.Contacts()) != wantContacts {
 				t.Fatalf("%s: %s (want %q), contacts %v", f.Description, got.Raw, want, s.Contacts())

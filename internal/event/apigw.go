@@ -1,5 +1,24 @@
 package event
 
+import "github.com/go-json-experiment/json/jsontext"
+
+// APIGatewayEvent is the event of the legacy API Gateway trigger. Tencent
+// stopped new API Gateway triggers on 2024-07-01, but existing deployments
+// and Kong-based cloud-native gateways still send this shape.
+type APIGatewayEvent struct {
+	RequestContext        *APIGatewayRequestContext `json:"requestContext,omitempty"`        // Present only on API Gateway events.
+	Headers               jsontext.Value            `json:"headers,omitempty"`               // Names in any case; a value is a string, or a list when repeated.
+	Body                  string                    `json:"body"`                            // The raw body.
+	IsBase64Encoded       jsontext.Value            `json:"isBase64Encoded,omitempty"`       // true or false, or the strings "true" and "false".
+	PathParameters        map[string]any            `json:"pathParameters,omitempty"`        // Unused.
+	QueryStringParameters jsontext.Value            `json:"queryStringParameters,omitempty"` // The older query string map.
+	HeaderParameters      map[string]any            `json:"headerParameters,omitempty"`      // Unused.
+	StageVariables        map[string]any            `json:"stageVariables,omitempty"`        // Unused.
+	Path                  string                    `json:"path"`                            // The request path.
+	QueryString           jsontext.Value            `json:"queryString,omitempty"`           // The parsed query string: a value is a string, a list (repeated key) or true (no value).
+	HTTPMethod            string                    `json:"httpMethod"`                      // The request method.
+}
+
 // APIGatewayRequestContext is the gateway's description of the call.
 type APIGatewayRequestContext struct {
 	ServiceID  string `json:"serviceId"`  // The gateway service.
@@ -12,33 +31,4 @@ type APIGatewayRequestContext struct {
 	} `json:"identity"`
 	SourceIP string `json:"sourceIp"` // The caller's address.
 	Stage    string `json:"stage"`    // The service stage.
-}
-
-// APIGatewayEvent is the event of the legacy API Gateway trigger. Tencent
-// stopped new API Gateway triggers on 2024-07-01, but existing deployments
-// and Kong-based cloud-native gateways still send this shape. scf-go-lib's
-// APIGatewayRequest lacks isBase64Encoded and refuses the looser values
-// gateways send, hence this type.
-type APIGatewayEvent struct {
-	RequestContext        *APIGatewayRequestContext `json:"requestContext,omitempty"`        // Present only on API Gateway events.
-	Headers               Headers                   `json:"headers"`                         // Request headers.
-	Body                  string                    `json:"body"`                            // The raw body.
-	IsBase64Encoded       FlexBool                  `json:"isBase64Encoded"`                 // Whether Body is base64.
-	PathParameters        map[string]any            `json:"pathParameters,omitempty"`        // Unused.
-	QueryStringParameters QueryString               `json:"queryStringParameters,omitempty"` // The older query string map.
-	HeaderParameters      map[string]any            `json:"headerParameters,omitempty"`      // Unused.
-	StageVariables        map[string]any            `json:"stageVariables,omitempty"`        // Unused.
-	Path                  string                    `json:"path"`                            // The request path.
-	QueryString           QueryString               `json:"queryString,omitempty"`           // The parsed query string.
-	HTTPMethod            string                    `json:"httpMethod"`                      // The request method.
-}
-
-// HTTPRequest normalises the event. queryString is authoritative; the older
-// queryStringParameters map is used only when queryString is absent.
-func (e APIGatewayEvent) HTTPRequest() HTTPRequest {
-	q := e.QueryString
-	if q == nil {
-		q = e.QueryStringParameters
-	}
-	return HTTPRequest{Method: e.HTTPMethod, Path: e.Path, Headers: e.Headers, Query: q, Body: e.Body, IsBase64Encoded: bool(e.IsBase64Encoded)}
 }

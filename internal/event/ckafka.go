@@ -1,16 +1,10 @@
 package event
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "github.com/go-json-experiment/json/jsontext"
 
 // CKafkaEvent is the event of a CKafka trigger: a batch of messages from one
 // topic. The trigger invokes synchronously and, after a function error,
 // delivers the whole batch again.
-//
-// scf-go-lib's CkafkaEvent has int64 partition and offset, which refuse the
-// "partition":"" that Tencent's own templates show, hence this type.
 type CKafkaEvent struct {
 	Records []CKafkaRecord `json:"Records"` // The messages.
 }
@@ -20,20 +14,13 @@ type CKafkaRecord struct {
 	Ckafka CKafkaMessage `json:"Ckafka"` // The message.
 }
 
-// CKafkaMessage is one Kafka message.
+// CKafkaMessage is one Kafka message. Tencent's templates show the
+// coordinates as numbers and as strings ("partition":""), so each is kept as
+// sent.
 type CKafkaMessage struct {
-	Topic     string `json:"topic"`     // The topic.
-	Partition Number `json:"partition"` // The partition.
-	Offset    Number `json:"offset"`    // The message's offset in it.
-	MsgKey    string `json:"msgKey"`    // The message key.
-	MsgBody   string `json:"msgBody"`   // The message: here the contact JSON.
-}
-
-func ckafkaMessage(i int, raw json.RawMessage) Message {
-	var r CKafkaRecord
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return malformed(i, err)
-	}
-	m := r.Ckafka
-	return message(fmt.Sprintf("topic=%s partition=%d offset=%d", m.Topic, m.Partition, m.Offset), []byte(m.MsgBody))
+	Topic     jsontext.Value `json:"topic,omitempty"`     // The topic.
+	Partition jsontext.Value `json:"partition,omitempty"` // The partition.
+	Offset    jsontext.Value `json:"offset,omitempty"`    // The message's offset in it.
+	MsgKey    jsontext.Value `json:"msgKey,omitempty"`    // The message key.
+	MsgBody   jsontext.Value `json:"msgBody,omitempty"`   // The message: text (here the contact JSON).
 }

@@ -1,16 +1,9 @@
 package event
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "github.com/go-json-experiment/json/jsontext"
 
 // CMQEvent is the event of a CMQ topic trigger (asynchronous: retried after
 // a function error).
-//
-// scf-go-lib's CMQEvent reads topicOwner only as a number and msgTag as a
-// list or a ", "-separated string, and fails on null; this type takes what
-// the documentation's samples show.
 type CMQEvent struct {
 	Records []CMQRecord `json:"Records"` // The messages.
 }
@@ -20,24 +13,17 @@ type CMQRecord struct {
 	CMQ CMQMessage `json:"CMQ"` // The message.
 }
 
-// CMQMessage is one message published to a CMQ topic.
+// CMQMessage is one message published to a CMQ topic. The documentation's
+// samples disagree on types (topicOwner a number or a string, msgTag a
+// string or a list), so each member is kept as sent.
 type CMQMessage struct {
-	Type             string `json:"type"`             // "topic".
-	TopicOwner       Number `json:"topicOwner"`       // The topic owner's account.
-	TopicName        string `json:"topicName"`        // The topic.
-	SubscriptionName string `json:"subscriptionName"` // The subscription that delivered it.
-	PublishTime      string `json:"publishTime"`      // When it was published.
-	MsgID            string `json:"msgId"`            // The message id.
-	RequestID        string `json:"requestId"`        // The publish request's id.
-	MsgBody          string `json:"msgBody"`          // The message: here the contact JSON.
-	MsgTag           Tags   `json:"msgTag"`           // Its tags.
-}
-
-func cmqMessage(i int, raw json.RawMessage) Message {
-	var r CMQRecord
-	if err := json.Unmarshal(raw, &r); err != nil {
-		return malformed(i, err)
-	}
-	m := r.CMQ
-	return message(fmt.Sprintf("topic=%s msgId=%s", m.TopicName, m.MsgID), []byte(m.MsgBody))
+	Type             jsontext.Value `json:"type,omitempty"`             // "topic".
+	TopicOwner       jsontext.Value `json:"topicOwner,omitempty"`       // The topic owner's account.
+	TopicName        jsontext.Value `json:"topicName,omitempty"`        // The topic.
+	SubscriptionName jsontext.Value `json:"subscriptionName,omitempty"` // The subscription that delivered it.
+	PublishTime      jsontext.Value `json:"publishTime,omitempty"`      // When it was published.
+	MsgID            jsontext.Value `json:"msgId,omitempty"`            // The message id.
+	RequestID        jsontext.Value `json:"requestId,omitempty"`        // The publish request's id.
+	MsgBody          jsontext.Value `json:"msgBody,omitempty"`          // The message: text (here the contact JSON).
+	MsgTag           jsontext.Value `json:"msgTag,omitempty"`           // Its tags.
 }

@@ -1,18 +1,24 @@
 package event
 
+import "github.com/go-json-experiment/json/jsontext"
+
 // FunctionURLEvent is the event of a Function URL, SCF's current HTTP entry:
 // the API Gateway shape without requestContext, isBase64Encoded and the
 // *Parameters maps.
 type FunctionURLEvent struct {
 	Body           string         `json:"body"`                     // The raw body.
-	Headers        Headers        `json:"headers"`                  // Request headers.
+	Headers        jsontext.Value `json:"headers,omitempty"`        // As in APIGatewayEvent.
 	HTTPMethod     string         `json:"httpMethod"`               // The request method.
 	Path           string         `json:"path"`                     // The request path.
-	QueryString    QueryString    `json:"queryString,omitempty"`    // The parsed query string.
+	QueryString    jsontext.Value `json:"queryString,omitempty"`    // As in APIGatewayEvent.
 	StageVariables map[string]any `json:"stageVariables,omitempty"` // Sent by some setups; unused.
 }
 
-// HTTPRequest normalises the event.
-func (e FunctionURLEvent) HTTPRequest() HTTPRequest {
-	return HTTPRequest{Method: e.HTTPMethod, Path: e.Path, Headers: e.Headers, Query: e.QueryString, Body: e.Body}
+// IntegrationResponse is what an HTTP trigger (API Gateway integration or
+// Function URL) turns into the HTTP answer.
+type IntegrationResponse struct {
+	IsBase64Encoded bool              `json:"isBase64Encoded"` // Always false: bodies are JSON text.
+	StatusCode      int               `json:"statusCode"`      // The HTTP status.
+	Headers         map[string]string `json:"headers"`         // Response headers.
+	Body            string            `json:"body"`            // The envelope.
 }

@@ -2,17 +2,68 @@ package handler
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
-	"github.com/scf-dbbrain/addusercontact/internal/contact"
 	"github.com/scf-dbbrain/addusercontact/internal/event"
 	"github.com/scf-dbbrain/addusercontact/internal/redact"
-	"github.com/scf-dbbrain/addusercontact/internal/registrar"
 )
+
+// verdict is what an outcome asks of the platform, in the manner of
+// Powertools' batch processor: each record gets one, from the kinds of its
+// contacts' errors, and the invocation's is the greatest of them.
+type verdict int
+
+const (
+	// done: registered, or already there with the same email.
+	done verdict = iota
+	// permanent: can never be registered as sent (a broken rule, a value
+	// DBbrain refuses, a name taken by another email, a message that is not
+	// a contact). Reported with its coordinates, logged at WARN,
+	// acknowledged: redelivering it would stall its partition for nothing.
+	permanent
+	// transient: a later delivery can register it (throttling, DBbrain's
+	// faults, the network, the invocation's time). The delivery fails, and
+	// the platform delivers it again; the redelivery sends only what is
+	// missing.
+	transient
+	// setup: the function's own credentials, role, region or
+	// configuration. The delivery fails at once, so that no message is lost
+	// while someone fixes it.
+	setup
+)
+
+func verdictOf(err error) verdict {
+	switch k := apierror.KindOf(err); {
+	case k == 0:
+		return done
+	case k == apierror.Setup:
+		return setup
+	case k.Retryable():
+		return transient
+	}
+	return permanent
+}
+
+// verdicts combines, in this one place, the verdict of each record (the
+// greatest of its contacts') and of the invocation (the greatest of all).
+func (inv *invocation) verdicts() (records []verdict, all verdict) {
+	records = make([]verdict, len(inv.records))
+	all = verdictOf(inv.err)
+	for _, it := range inv.items {
+		v := verdictOf(it.out.Err)
+		if it.record >= 0 {
+			records[it.record] = max(records[it.record], v)
+		}
+		all = max(all, v)
+	}
+	return records, all
+}
 
 // ErrorBody is the Error object of a failure envelope or a batch result.
 type ErrorBody struct {
@@ -27,30 +78,105 @@ type Result struct {
 	Name   string     `json:"Name"`             // The contact's name as given.
 	ID     *int64     `json:"Id,omitempty"`     // The contact's id, on success.
 	Error  *ErrorBody `json:"Error,omitempty"`  // The failure, otherwise.
-
-	contact contact.Contact // what is registered, when Error is nil
-	final   bool            // the failure is the contact's own: no later delivery can succeed
 }
 
-// RetryableError is returned to the runtime, as a function error, when what
-// failed can succeed later: a retryable failure of a timer or direct
-// invocation, or anything but a record's own fault in a CKafka, CMQ or
-// EventBridge delivery. The platform then invokes again, and the retry is
-// idempotent. Its text is the envelope, so a synchronous caller still learns
-// the code, the message and, for a batch, which contacts did succeed.
-type RetryableError struct {
-	Code     string // The failure's code, or PartialSuccess/Failed for a batch.
-	Envelope []byte // The answer the caller would have got.
+// RetryableError is the function error of an invocation a later delivery
+// can complete: SCF's asynchronous retries, a record trigger's redelivery
+// and a workflow's Retry see its type's name. The retry is idempotent.
+type RetryableError struct{ functionError }
+
+// SetupError is the function error of an invocation that failed on the
+// function's own credentials, role, region or configuration: a delivery
+// fails at once, and a workflow's Catch can tell it from a RetryableError.
+type SetupError struct{ functionError }
+
+// functionError carries the failure's code and a short text: the counts and
+// the first failures, never more than maxErrorText, with addresses masked
+// (SCF logs function errors).
+type functionError struct {
+	Code string // The code of the failure that decided the verdict.
+	text string
 }
 
-// Error is the envelope with every address masked: SCF logs function errors,
-// and an upstream message may quote the address it refused.
-func (e *RetryableError) Error() string { return redact.EmailsIn(string(e.Envelope)) }
+// Error returns the text.
+func (e functionError) Error() string { return e.text }
 
-// answer renders the invocation in its trigger's form.
+// Bounds on what leaves the function.
+const (
+	// maxAnswer keeps an answer under SCF's 6 MB response limit, with room
+	// for the rest of the envelope: an oversized answer fails the
+	// invocation, and a record trigger would deliver it again and again.
+	maxAnswer = 5 << 20
+	// maxErrorText bounds a function error's text, which SCF logs whole.
+	maxErrorText = 60 << 10
+)
+
+// answer renders the invocation in its trigger's form: the integration
+// response for HTTP, else the envelope, or a function error when the
+// verdict asks the platform to deliver again.
 func (h *Handler) answer(inv *invocation) ([]byte, error) {
-	var body []byte
-	status := http.StatusOK
+	_, v := inv.verdicts()
+	budget := maxAnswer
+	body, status := inv.envelope(inv.results(false), budget, inv.source.http())
+	if inv.source.http() {
+		// HTTP triggers are synchronous and never retried by the platform:
+		// the caller gets the status and decides.
+		h := map[string]string{"Content-Type": "application/json; charset=utf-8"}
+		if errors.Is(inv.err, errMethodNotAllowed) {
+			h["Allow"] = allowedMethods
+		}
+		return encode(event.IntegrationResponse{StatusCode: status, Headers: h, Body: string(body)})
+	}
+	if v < transient {
+		return body, nil
+	}
+	text, _ := inv.envelope(inv.results(true), maxErrorText, false)
+	fe := functionError{Code: inv.decidingCode(v), text: redact.EmailsIn(string(text))}
+	if v == setup {
+		return nil, &SetupError{fe}
+	}
+	return nil, &RetryableError{fe}
+}
+
+// decidingCode is the code of the first failure with the verdict v.
+func (inv *invocation) decidingCode(v verdict) string {
+	if verdictOf(inv.err) == v {
+		return apierror.CodeOf(inv.err)
+	}
+	for _, it := range inv.items {
+		if verdictOf(it.out.Err) == v {
+			return apierror.CodeOf(it.out.Err)
+		}
+	}
+	return ""
+}
+
+// results lists the items as the batch answer does; failedOnly keeps only
+// the failures, for a function error's text.
+func (inv *invocation) results(failedOnly bool) []Result {
+	out := make([]Result, 0, len(inv.items))
+	for _, it := range inv.items {
+		if failedOnly && it.out.Err == nil {
+			continue
+		}
+		r := Result{Name: it.name, Error: errorBody(it.out.Err)}
+		if it.record >= 0 {
+			r.Record = inv.records[it.record]
+		}
+		if it.out.Err == nil {
+			id := it.out.ID
+			r.ID = &id
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// envelope renders {"Response":...}: the error, the batch, or the single
+// success, and the HTTP status it means. results are cut to what fits in
+// budget bytes, measured as they will be sent (quoted once more inside an
+// integration response when quoted is set).
+func (inv *invocation) envelope(results []Result, budget int, quoted bool) ([]byte, int) {
 	switch {
 	case inv.err != nil:
 		e := apierror.From(inv.err)
@@ -58,159 +184,95 @@ func (h *Handler) answer(inv *invocation) ([]byte, error) {
 		if rid == "" {
 			rid = inv.requestID
 		}
-		body = render(struct {
+		return render(struct {
 			Error     ErrorBody `json:"Error"`
 			RequestID string    `json:"RequestId"`
-		}{ErrorBody{e.Code, apierror.Clip(e.Message, apierror.MaxMessage)}, rid})
-		status = httpStatus(inv.err)
+		}{ErrorBody{e.Code, apierror.Clip(e.Message, apierror.MaxMessage)}, rid}), httpStatus(e)
 	case inv.batch:
-		b := struct {
+		failed := 0
+		for _, it := range inv.items {
+			if it.out.Err != nil {
+				failed++
+			}
+		}
+		kept, omitted := fit(results, budget, quoted)
+		status := http.StatusOK
+		if failed > 0 {
+			status = http.StatusMultiStatus
+		}
+		return render(struct {
 			Results        []Result `json:"Results"`
 			OmittedCount   int      `json:"OmittedCount,omitempty"`
 			SucceededCount int      `json:"SucceededCount"`
 			FailedCount    int      `json:"FailedCount"`
 			RequestID      string   `json:"RequestId"`
-		}{inv.results, 0, len(inv.results) - inv.failed, inv.failed, inv.requestID}
-		if b.Results == nil {
-			b.Results = []Result{}
-		}
-		budget := maxAnswer
-		if inv.source.HTTP() {
-			budget /= 2 // the body is quoted once more inside the integration response
-		}
-		b.Results, b.OmittedCount = fit(b.Results, budget)
-		body = render(b)
-		if inv.failed > 0 {
-			status = http.StatusMultiStatus
-		}
-	default:
-		body = render(struct {
-			ID        int64  `json:"Id"`
-			RequestID string `json:"RequestId"`
-		}{inv.single.ID, inv.single.RequestID})
+		}{kept, omitted, len(inv.items) - failed, failed, inv.requestID}), status
 	}
-	if inv.source.HTTP() {
-		// HTTP triggers are synchronous and never retried by the platform:
-		// the caller gets the status and decides.
-		allow := errors.Is(inv.err, event.ErrMethodNotAllowed)
-		out, err := encode(event.NewHTTPResponse(status, body, allow))
-		if err != nil {
-			return nil, fmt.Errorf("encoding the integration response: %w", err)
-		}
-		return out, nil
-	}
-	if inv.redeliver() {
-		return nil, &RetryableError{Code: inv.outcome(), Envelope: body}
-	}
-	return body, nil
+	return render(struct {
+		ID        int64  `json:"Id"`
+		RequestID string `json:"RequestId"`
+	}{inv.single.ID, inv.single.RequestID}), http.StatusOK
 }
-
-// redeliver reports whether the platform must invoke again: for a record
-// trigger, whenever something failed that is not a record's own fault; for
-// a timer or direct invocation, whenever a retry can fix what failed.
-func (inv *invocation) redeliver() bool {
-	switch {
-	case inv.source.HTTP():
-		return false
-	case inv.source.Records():
-		if inv.err != nil {
-			return !inv.final
-		}
-		for _, r := range inv.results {
-			if r.Error != nil && !r.final {
-				return true
-			}
-		}
-		return false
-	case inv.err != nil:
-		return apierror.Retryable(apierror.CodeOf(inv.err))
-	}
-	for _, r := range inv.results {
-		if r.Error != nil && apierror.Retryable(r.Error.Code) {
-			return true
-		}
-	}
-	return false
-}
-
-// final reports whether a registration failed because of the contact itself,
-// so that no later delivery can succeed: a name taken by another email, or a
-// value DBbrain refuses. Anything else (throttling, DBbrain's faults, the
-// function's own credentials, role or configuration) can be redelivered.
-func final(o registrar.Outcome) bool {
-	return o.Conflict || apierror.Family(apierror.CodeOf(o.Err)) == apierror.InvalidParameterValue
-}
-
-func (inv *invocation) outcome() string {
-	switch {
-	case inv.err != nil:
-		return apierror.CodeOf(inv.err)
-	case inv.batch && len(inv.results) > 0 && inv.failed == len(inv.results):
-		return "Failed"
-	case inv.batch && inv.failed > 0:
-		return "PartialSuccess"
-	}
-	return "Success"
-}
-
-// httpStatus is the one table from a code (by family) to the status an HTTP
-// trigger answers with. Codes not in it are upstream or network failures:
-// 502, or 504 for a deadline.
-func httpStatus(err error) int {
-	code := apierror.CodeOf(err)
-	switch code {
-	case "":
-		return http.StatusOK
-	case apierror.DeadlineExceeded:
-		return http.StatusGatewayTimeout
-	}
-	switch apierror.Family(code) {
-	case apierror.InvalidParameter, apierror.InvalidParameterValue, apierror.MissingParameter, apierror.UnknownParameter,
-		apierror.InvalidAction, apierror.NoSuchVersion, apierror.UnsupportedRegion:
-		return http.StatusBadRequest
-	case apierror.AuthFailure:
-		return http.StatusUnauthorized
-	case apierror.UnauthorizedOperation:
-		return http.StatusForbidden
-	case apierror.ResourceNotFound:
-		return http.StatusNotFound
-	case apierror.UnsupportedOperation:
-		if errors.Is(err, event.ErrMethodNotAllowed) {
-			return http.StatusMethodNotAllowed
-		}
-		return http.StatusBadRequest // DBbrain's: the request is fine as HTTP
-	case apierror.FailedOperation:
-		return http.StatusConflict
-	case apierror.RequestSizeLimitExceeded:
-		return http.StatusRequestEntityTooLarge
-	case apierror.RequestLimitExceeded:
-		return http.StatusTooManyRequests
-	case apierror.InternalError:
-		return http.StatusInternalServerError
-	}
-	return http.StatusBadGateway
-}
-
-// maxAnswer keeps an answer under SCF's 6 MB response limit, with room for
-// the rest of the envelope: an oversized answer fails the invocation, and a
-// record trigger would deliver the same batch again and again.
-const maxAnswer = 5 << 20
 
 // fit keeps the results that fit in budget bytes, in order, and says how many
-// it left out; the counts of the envelope still cover them all.
-func fit(results []Result, budget int) ([]Result, int) {
-	const largest = 3 << 10 // a result: coordinates, a 60-character name, a 2 KB message
-	if len(results)*largest <= budget {
-		return results, 0
-	}
+// it left out; each is measured as encoded (and quoted again when quoted).
+func fit(results []Result, budget int, quoted bool) ([]Result, int) {
 	size := 0
 	for i, r := range results {
-		enc, err := encode(r)
-		if size += len(enc) + 1; err != nil || size > budget {
+		enc, _ := encode(r) // strings and numbers only: cannot fail
+		if quoted {
+			enc, _ = encode(string(enc))
+		}
+		if size += len(enc) + 1; size > budget {
 			return results[:i], len(results) - i
 		}
 	}
 	return results, 0
+}
+
+// httpStatus is the one table from an error to the status an HTTP trigger
+// answers with: the kind decides the class, the code the detail.
+func httpStatus(e *apierror.Error) int {
+	code := apierror.Family(e.Code)
+	switch e.Kind {
+	case apierror.Conflict:
+		return http.StatusConflict
+	case apierror.NotAttempted:
+		return http.StatusGatewayTimeout
+	case apierror.Throttled:
+		return http.StatusTooManyRequests
+	case apierror.Transient:
+		switch {
+		case e.Code == apierror.DeadlineExceeded:
+			return http.StatusGatewayTimeout
+		case code == apierror.InternalError:
+			return http.StatusInternalServerError
+		}
+		return http.StatusBadGateway
+	case apierror.Setup:
+		switch code {
+		case apierror.AuthFailure:
+			return http.StatusUnauthorized
+		case "UnauthorizedOperation":
+			return http.StatusForbidden
+		case apierror.InternalError:
+			return http.StatusInternalServerError
+		case "ClientError":
+			return http.StatusBadGateway
+		}
+		return http.StatusInternalServerError
+	}
+	switch {
+	case errors.Is(e, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed
+	case code == apierror.RequestSizeLimitExceeded:
+		return http.StatusRequestEntityTooLarge
+	case code == "ResourceNotFound":
+		return http.StatusNotFound
+	case code == apierror.FailedOperation:
+		return http.StatusConflict
+	}
+	return http.StatusBadRequest
 }
 
 func errorBody(err error) *ErrorBody {
@@ -222,15 +284,11 @@ func errorBody(err error) *ErrorBody {
 }
 
 // render wraps fields in {"Response":...}. They hold only strings and
-// numbers, which always encode; the fallback keeps any path from panicking
-// or answering nothing.
+// numbers, which always encode.
 func render(fields any) []byte {
-	out, err := encode(struct {
+	out, _ := encode(struct {
 		Response any `json:"Response"`
 	}{fields})
-	if err != nil {
-		return []byte(`{"Response":{"Error":{"Code":"InternalError","Message":"the response could not be encoded"},"RequestId":""}}`)
-	}
 	return out
 }
 
@@ -242,7 +300,92 @@ func encode(v any) ([]byte, error) {
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("encoding the answer: %w", err)
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// maxRecordLines bounds the WARN lines of one invocation's failed records;
+// the rest are counted in one line, so that logging cannot outlast the
+// deadline.
+const maxRecordLines = 100
+
+// logInvocation writes the invocation's one summary line, and a WARN line
+// per record acknowledged without being registered (at most
+// maxRecordLines), and one line summing up the contacts not attempted.
+func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
+	records, v := inv.verdicts()
+	log := h.log.With("request_id", inv.requestID, "trigger", string(inv.source))
+	lines, failed, notAttempted := 0, 0, 0
+	for _, it := range inv.items {
+		if it.out.Err == nil {
+			continue
+		}
+		failed++
+		if apierror.KindOf(it.out.Err) == apierror.NotAttempted {
+			notAttempted++
+		}
+		if it.record < 0 || records[it.record] != permanent {
+			continue
+		}
+		if lines++; lines <= maxRecordLines {
+			e := apierror.From(it.out.Err)
+			log.Warn("record not registered: it can never be as sent", "record", inv.records[it.record], "name", it.name, "code", e.Code, "message", e.Message)
+		}
+	}
+	if lines > maxRecordLines {
+		log.Warn("more records not registered", "count", lines-maxRecordLines)
+	}
+	if notAttempted > 0 {
+		log.Warn("contacts not attempted: too little of the invocation's time was left; a retry registers them", "count", notAttempted)
+	}
+	level := slog.LevelInfo
+	switch {
+	case v >= transient || (inv.err != nil && inv.source.http() && httpStatus(apierror.From(inv.err)) >= 500):
+		level = slog.LevelError
+	case inv.err != nil || failed > 0:
+		level = slog.LevelWarn
+	}
+	attempts := 0
+	for _, it := range inv.items {
+		attempts += it.out.Attempts
+	}
+	attrs := []slog.Attr{
+		slog.String("outcome", inv.outcome(failed)),
+		slog.String("upstream_request_id", cmp(inv.single.RequestID, apierror.From(inv.err))),
+		slog.Float64("duration_ms", float64(h.deps.Now().Sub(inv.start).Microseconds())/1000),
+		slog.Int("attempts", attempts),
+		slog.Float64("pace_rps", h.adds.Rate()),
+	}
+	if inv.err != nil {
+		attrs = append(attrs, slog.String("message", apierror.Clip(apierror.From(inv.err).Message, apierror.MaxMessage)))
+	}
+	if inv.batch {
+		attrs = append(attrs, slog.Int("contacts", len(inv.items)), slog.Int("failed", failed))
+	} else if len(inv.items) == 1 {
+		attrs = append(attrs, slog.String("email", inv.items[0].contact.ContactInfo)) // masked by the logger
+	}
+	if inv.source.records() {
+		attrs = append(attrs, slog.Bool("redeliver", v >= transient))
+	}
+	log.LogAttrs(ctx, level, "invocation", attrs...)
+}
+
+func cmp(rid string, e *apierror.Error) string {
+	if rid == "" && e != nil {
+		return e.RequestID
+	}
+	return rid
+}
+
+func (inv *invocation) outcome(failed int) string {
+	switch {
+	case inv.err != nil:
+		return apierror.CodeOf(inv.err)
+	case inv.batch && len(inv.items) > 0 && failed == len(inv.items):
+		return "Failed"
+	case inv.batch && failed > 0:
+		return "PartialSuccess"
+	}
+	return "Success"
 }

@@ -5,8 +5,9 @@
 // the runtime calls it with the raw event bytes and tests drive it the same
 // way; taking raw bytes is what lets a malformed or empty event get an
 // InvalidParameter answer instead of a bare runtime error. One event's path:
-// event.Decode tells the trigger and finds the request, contact.Decoder
-// checks it, registrar calls DBbrain, and answer.go renders the envelope.
+// read.go tells the trigger and reads the request or the records,
+// contact.Decoder checks them, registrar calls DBbrain, and answer.go gives
+// each record its verdict and renders the answer.
 package handler
 
 import (
@@ -19,13 +20,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	"github.com/tencentyun/scf-go-lib/functioncontext"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 	"github.com/scf-dbbrain/addusercontact/internal/config"
 	"github.com/scf-dbbrain/addusercontact/internal/contact"
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
-	"github.com/scf-dbbrain/addusercontact/internal/event"
 	"github.com/scf-dbbrain/addusercontact/internal/redact"
 	"github.com/scf-dbbrain/addusercontact/internal/registrar"
 )
@@ -41,8 +42,9 @@ type Deps struct {
 	// Transport carries every DBbrain call of the process; nil means one
 	// sized for the configured concurrency.
 	Transport http.RoundTripper
-	// Fallback credential providers after the environment.
-	Fallback []config.Provider
+	// Fallback credential provider after the role's variables; nil means the
+	// SDK's chain (config.DefaultFallback).
+	Fallback common.Provider
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// NewRequestID names invocations that came without a RequestId; nil
@@ -109,27 +111,35 @@ func (h *Handler) Close() {
 
 // invocation is what one Invoke learned, for the answer and the log line.
 type invocation struct {
-	requestID  string
-	source     event.Source
-	start      time.Time
-	err        error // whole-request failure
-	final      bool  // err lies in the event itself: no redelivery can help
-	batch      bool
-	single     registrar.Outcome
-	email      string
-	results    []Result
-	failed     int
-	attempts   int
-	upstreamID string
+	requestID string
+	source    Source
+	start     time.Time
+	// err is the failure of the whole request: an event or request that
+	// cannot be used, the configuration, the credentials, or the single
+	// contact's own outcome.
+	err     error
+	batch   bool     // the answer takes the batch form
+	items   []item   // the contacts, in order
+	records []string // a record trigger's coordinates, by record
+	single  registrar.Outcome
+}
+
+// item is one contact of the invocation, or what stood in for one: a record
+// that could not be read, a batch item that broke a rule.
+type item struct {
+	record  int    // its record's index, for record triggers
+	name    string // as given, for the answer
+	contact contact.Contact
+	out     registrar.Outcome // Err set when it failed before or during registration
 }
 
 // Invoke handles one event.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err error) {
-	inv := &invocation{requestID: h.requestID(ctx), source: event.Direct, start: h.deps.Now()}
+	inv := &invocation{requestID: h.requestID(ctx), source: Direct, start: h.deps.Now()}
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error("panic", "request_id", inv.requestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			inv.err = apierror.New(apierror.InternalError, "the function failed unexpectedly; the failure is logged under this RequestId")
+			inv.err = apierror.E(apierror.Transient, apierror.InternalError, "the function failed unexpectedly; the failure is logged under this RequestId")
 			inv.batch = false
 			out, err = h.answer(inv)
 		}
@@ -140,132 +150,102 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 }
 
 func (h *Handler) serve(ctx context.Context, inv *invocation, payload []byte) {
-	ev, err := event.Decode(payload)
-	inv.source = ev.Source
+	d, err := read(payload)
+	inv.source = d.source
 	switch {
 	case h.cfgErr != nil:
 		inv.err = h.cfgErr
 		return
 	case err != nil:
-		inv.err, inv.final = err, true // the event itself is unusable
-		return
-	case ev.Source.Records():
-		h.serveRecords(ctx, inv, ev.Messages)
-		return
-	}
-	req, err := h.decoder.Decode(ev.Request, h.cfg.Region)
-	if err != nil {
 		inv.err = err
 		return
-	}
-	inv.batch = req.Batch
-	reg, err := h.registrar(ctx, inv)
-	if err != nil {
-		inv.err = err
-		return
-	}
-	if !req.Batch {
-		c := req.Items[0].Contact
-		inv.email = c.ContactInfo // masked by the logger
-		o := reg.Register(ctx, c)
-		inv.single, inv.attempts, inv.upstreamID = o, o.Attempts, o.RequestID
-		if o.Err != nil {
-			inv.err = o.Err
-			inv.upstreamID = apierror.From(o.Err).RequestID
+	case d.source.records():
+		inv.batch = true
+		for i, r := range d.records {
+			inv.records = append(inv.records, r.coords)
+			req, err := contact.Request{}, r.err
+			if err == nil {
+				req, err = h.decoder.Decode(r.params, h.cfg.Region)
+			}
+			if err != nil { // the whole message: one failed item
+				name, _, _ := r.params.String("Name")
+				inv.items = append(inv.items, item{record: i, name: apierror.ClipRunes(name, dbbrain.MaxNameLen), out: registrar.Outcome{Err: err}})
+				continue
+			}
+			inv.addItems(i, req)
 		}
-		return
-	}
-	for _, it := range req.Items {
-		inv.results = append(inv.results, Result{Name: it.Name, Error: errorBody(it.Err), contact: it.Contact, final: it.Err != nil})
-	}
-	h.registerResults(ctx, inv, reg)
-}
-
-// serveRecords registers the contacts of a CKafka, CMQ or EventBridge
-// delivery. A message that cannot be read, or whose contacts break a rule,
-// can never be registered as sent: it is reported and logged, and the others
-// proceed.
-func (h *Handler) serveRecords(ctx context.Context, inv *invocation, messages []event.Message) {
-	inv.batch = true
-	reg, err := h.registrar(ctx, inv)
-	if err != nil {
-		inv.err = err
-		return
-	}
-	for _, m := range messages {
-		if m.Err != nil {
-			inv.results = append(inv.results, Result{Record: m.Record, Error: errorBody(m.Err), final: true})
-			continue
-		}
-		req, err := h.decoder.Decode(m.Params, h.cfg.Region)
+	default:
+		req, err := h.decoder.Decode(d.params, h.cfg.Region)
 		if err != nil {
-			name, _, _ := m.Params.String("Name")
-			inv.results = append(inv.results, Result{Record: m.Record, Name: apierror.ClipRunes(name, dbbrain.MaxNameLen), Error: errorBody(err), final: true})
-			continue
+			inv.err = err
+			return
 		}
-		for _, it := range req.Items {
-			inv.results = append(inv.results, Result{Record: m.Record, Name: it.Name, Error: errorBody(it.Err), contact: it.Contact, final: it.Err != nil})
-		}
+		inv.batch = req.Batch
+		inv.addItems(-1, req)
 	}
-	h.registerResults(ctx, inv, reg)
+	h.register(ctx, inv)
 }
 
-// registerResults registers the contacts of every result not yet failed, in
-// one batch, and fills in their outcomes.
-func (h *Handler) registerResults(ctx context.Context, inv *invocation, reg *registrar.Registrar) {
+func (inv *invocation) addItems(record int, req contact.Request) {
+	for _, it := range req.Items {
+		inv.items = append(inv.items, item{record: record, name: it.Name, contact: it.Contact, out: registrar.Outcome{Err: it.Err}})
+	}
+}
+
+// register registers every item not failed yet, in one call of the
+// registrar, and fills in the outcomes.
+func (h *Handler) register(ctx context.Context, inv *invocation) {
 	var valid []contact.Contact
 	var at []int
-	for i, r := range inv.results {
-		if r.Error == nil {
-			valid = append(valid, r.contact)
+	for i, it := range inv.items {
+		if it.out.Err == nil {
+			valid = append(valid, it.contact)
 			at = append(at, i)
 		}
 	}
-	for j, o := range reg.RegisterBatch(ctx, valid) {
-		r := &inv.results[at[j]]
-		inv.attempts += o.Attempts
-		if o.Err != nil {
-			r.Error, r.final = errorBody(o.Err), final(o)
-			continue
+	if len(valid) > 0 {
+		reg, err := h.registrar(ctx, inv, len(valid))
+		if err != nil {
+			inv.err = err
+			return
 		}
-		id := o.ID
-		r.ID = &id
+		for j, o := range reg.Register(ctx, valid) {
+			inv.items[at[j]].out = o
+		}
 	}
-	for _, r := range inv.results {
-		if r.Error == nil {
-			continue
-		}
-		inv.failed++
-		if inv.source.Records() && r.final {
-			h.log.Warn("record not registered: it can never be as sent", "request_id", inv.requestID, "trigger", string(inv.source),
-				"record", r.Record, "name", r.Name, "code", r.Error.Code, "message", r.Error.Message)
-		}
+	if !inv.batch {
+		inv.single = inv.items[0].out
+		inv.err = inv.single.Err
 	}
 }
 
 // registrar builds the invocation's registrar: the margin checked against
-// the function's time limit, and the credentials found afresh.
-func (h *Handler) registrar(ctx context.Context, inv *invocation) (*registrar.Registrar, error) {
+// the function's time limit, and the credentials found afresh. A record
+// trigger's delivery, and any batch, looks its names up first; a single
+// contact over HTTP, a timer or a direct call is sent at once, so that it
+// costs one request.
+func (h *Handler) registrar(ctx context.Context, inv *invocation, n int) (*registrar.Registrar, error) {
 	if err := checkMargin(ctx, h.cfg); err != nil {
 		return nil, err
 	}
 	// Looking for credentials keeps the margin too, so that "no
 	// credentials" is still answered when a fallback provider hangs.
 	credCtx, cancel := context.WithDeadline(ctx, registrar.WorkDeadline(ctx, h.deps.Now(), h.cfg.Margin))
-	cred, err := config.Resolver{Getenv: h.deps.Getenv, Fallback: h.deps.Fallback}.Resolve(credCtx)
+	cred, source, err := config.Credentials{Getenv: h.deps.Getenv, Fallback: h.deps.Fallback}.Resolve(credCtx)
 	cancel()
 	if err != nil {
 		return nil, err
 	}
 	log := h.log.With("request_id", inv.requestID)
-	log.Debug("credential", "credential", cred, "endpoint", h.cfg.Endpoint.URL(), "region", h.cfg.Region)
+	log.Debug("credential", "source", source, "secret_id", cred.GetSecretId(), "temporary", cred.GetToken() != "",
+		"endpoint", h.cfg.Endpoint.URL(), "region", h.cfg.Region)
 	return &registrar.Registrar{
 		API:         dbbrain.NewClient(h.cfg.Region, h.cfg.Endpoint, h.deps.Transport),
-		Credential:  cred.SDK(),
+		Credential:  cred,
 		Adds:        h.adds,
 		Lookups:     h.lookups,
 		Concurrency: h.cfg.Concurrency,
-		LookFirst:   inv.source.Records(),
+		LookFirst:   inv.source.records() || n > 1,
 		Margin:      h.cfg.Margin,
 		CheckRetry:  h.deps.CheckRetry,
 		Backoff:     h.deps.Backoff,
@@ -275,8 +255,8 @@ func (h *Handler) registrar(ctx context.Context, inv *invocation) (*registrar.Re
 }
 
 // checkMargin refuses a margin that leaves no time at all within the
-// function's time limit: every invocation would end "not attempted" and,
-// being retryable, be retried for ever.
+// function's time limit: every invocation would end "not attempted" and be
+// retried for ever.
 func checkMargin(ctx context.Context, cfg config.Config) error {
 	fc, ok := functioncontext.FromContext(ctx)
 	if !ok || fc.TimeLimitInMs <= 0 {
@@ -284,41 +264,10 @@ func checkMargin(ctx context.Context, cfg config.Config) error {
 	}
 	limit := time.Duration(fc.TimeLimitInMs) * time.Millisecond
 	if cfg.Margin >= limit {
-		return apierror.New(apierror.InvalidConfiguration, "%s is %s, which leaves nothing of the function's %s timeout; keep it well below the timeout",
+		return apierror.E(apierror.Setup, apierror.InvalidConfiguration, "%s is %s, which leaves nothing of the function's %s timeout; keep it well below the timeout",
 			config.EnvMargin, cfg.Margin, limit)
 	}
 	return nil
-}
-
-func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
-	level := slog.LevelInfo
-	switch {
-	case inv.redeliver() || httpStatus(inv.err) >= 500:
-		level = slog.LevelError
-	case inv.err != nil || inv.failed > 0:
-		level = slog.LevelWarn
-	}
-	attrs := []slog.Attr{
-		slog.String("request_id", inv.requestID),
-		slog.String("trigger", string(inv.source)),
-		slog.String("outcome", inv.outcome()),
-		slog.String("upstream_request_id", inv.upstreamID),
-		slog.Float64("duration_ms", float64(h.deps.Now().Sub(inv.start).Microseconds())/1000),
-		slog.Int("attempts", inv.attempts),
-		slog.Float64("pace_rps", h.adds.Rate()),
-	}
-	if inv.err != nil {
-		attrs = append(attrs, slog.String("message", apierror.Clip(apierror.From(inv.err).Message, apierror.MaxMessage)))
-	}
-	if inv.batch {
-		attrs = append(attrs, slog.Int("contacts", len(inv.results)), slog.Int("failed", inv.failed))
-	} else if inv.email != "" {
-		attrs = append(attrs, slog.String("email", inv.email))
-	}
-	if inv.source.Records() {
-		attrs = append(attrs, slog.Bool("redeliver", inv.redeliver()))
-	}
-	h.log.LogAttrs(ctx, level, "invocation", attrs...)
 }
 
 func (h *Handler) requestID(ctx context.Context) string {

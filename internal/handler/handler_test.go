@@ -6,9 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	"github.com/tencentyun/scf-go-lib/functioncontext"
 	"go.uber.org/goleak"
 
@@ -39,15 +43,22 @@ const (
 	otherToken = "otherSESSIONtokenTESTexample000000000000000000000"
 )
 
-// fixture is an emulator and a handler wired to it, as in production but on
-// loopback.
+// memoryEndpoint is where a fixture's handler sends its calls when they are
+// carried in memory: the name is never resolved.
+const memoryEndpoint = "http://dbbrain.localhost"
+
+// fixture is an emulator and a handler wired to it, as in production: over
+// loopback HTTP, or in memory, so that it also runs inside a synctest
+// bubble on the fake clock.
 type fixture struct {
-	t    *testing.T
-	emu  *emulator.Server
-	srv  *httptest.Server
-	h    *Handler
-	env  *envMap
-	logs *testsupport.Buffer
+	t         *testing.T
+	emu       *emulator.Server
+	url       string           // the endpoint the handler is configured with
+	srv       *httptest.Server // nil in memory
+	transport http.RoundTripper
+	h         *Handler
+	env       *envMap
+	logs      *testsupport.Buffer
 }
 
 type envMap struct {
@@ -77,7 +88,57 @@ func fastBackoff() backoff.BackOff {
 	return &backoff.ExponentialBackOff{InitialInterval: 5 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: 40 * time.Millisecond}
 }
 
+// noFallback stands in for the SDK's provider chain, so that no test reads
+// the machine's environment, profile file or metadata service.
+type noFallback struct{}
+
+func (noFallback) GetCredential() (common.CredentialIface, error) {
+	return nil, errors.New("no fallback credentials in tests")
+}
+
+// inMemory carries requests to an http.Handler inside the process, so that
+// the emulator runs on the test's (possibly fake) clock. It reports the
+// request as written, as net/http's transport does, and turns a handler
+// that aborts (the emulator's dropped connection) into the error a client
+// would see.
+type inMemory struct{ h http.Handler }
+
+func (m inMemory) RoundTrip(req *http.Request) (*http.Response, error) {
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.WroteRequest != nil {
+		trace.WroteRequest(httptrace.WroteRequestInfo{})
+	}
+	rec := httptest.NewRecorder()
+	done := make(chan bool, 1)
+	go func() {
+		defer func() { done <- recover() != nil }()
+		m.h.ServeHTTP(rec, req)
+	}()
+	select {
+	case dropped := <-done:
+		if dropped {
+			return nil, errors.New("connection reset by peer")
+		}
+		return rec.Result(), nil
+	case <-req.Context().Done():
+		<-done
+		return nil, req.Context().Err()
+	}
+}
+
+// newFixture is an emulator and a handler that reach it in memory.
 func newFixture(t *testing.T, cfg emulator.Config, env map[string]string) *fixture {
+	t.Helper()
+	return buildFixture(t, cfg, env, false)
+}
+
+// newLoopbackFixture is an emulator on 127.0.0.1 and a handler that reaches
+// it through the production transport.
+func newLoopbackFixture(t *testing.T, cfg emulator.Config, env map[string]string) *fixture {
+	t.Helper()
+	return buildFixture(t, cfg, env, true)
+}
+
+func buildFixture(t *testing.T, cfg emulator.Config, env map[string]string, loopback bool) *fixture {
 	t.Helper()
 	if cfg.Keys == nil {
 		cfg.Keys = []emulator.Key{{SecretID: roleID, SecretKey: roleKey, Token: roleToken}}
@@ -89,13 +150,16 @@ func newFixture(t *testing.T, cfg emulator.Config, env map[string]string) *fixtu
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(emu)
-	f := &fixture{t: t, emu: emu, srv: srv, logs: &testsupport.Buffer{}}
+	f := &fixture{t: t, emu: emu, logs: &testsupport.Buffer{}, url: memoryEndpoint, transport: inMemory{emu}}
+	if loopback {
+		f.srv = httptest.NewServer(emu)
+		f.url, f.transport = f.srv.URL, dbbrain.NewTransport(16)
+	}
 	f.env = &envMap{m: map[string]string{
 		"TENCENTCLOUD_SECRETID":     roleID,
 		"TENCENTCLOUD_SECRETKEY":    roleKey,
 		"TENCENTCLOUD_SESSIONTOKEN": roleToken,
-		"DBBRAIN_ENDPOINT":          srv.URL,
+		"DBBRAIN_ENDPOINT":          f.url,
 	}}
 	for k, v := range env {
 		f.env.m[k] = v
@@ -103,7 +167,9 @@ func newFixture(t *testing.T, cfg emulator.Config, env map[string]string) *fixtu
 	f.restart()
 	t.Cleanup(func() {
 		f.h.Close()
-		srv.Close()
+		if f.srv != nil {
+			f.srv.Close()
+		}
 		_ = emu.Close()
 	})
 	return f
@@ -116,18 +182,26 @@ func (f *fixture) restart() {
 	if f.h != nil {
 		f.h.Close()
 	}
+	f.h = f.newHandler(f.env.get, f.logs)
+	f.logs.Reset()
+}
+
+// newHandler is another process on the fixture's transport: its own
+// configuration, pacers and log.
+func (f *fixture) newHandler(getenv func(string) string, logs *testsupport.Buffer) *Handler {
+	f.t.Helper()
 	h, err := New(Deps{
-		Getenv:       f.env.get,
-		Log:          f.logs,
-		Transport:    dbbrain.NewTransport(16),
+		Getenv:       getenv,
+		Log:          logs,
+		Transport:    f.transport,
+		Fallback:     noFallback{},
 		NewRequestID: counter("inv"),
 		Backoff:      fastBackoff,
 	})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	f.h = h
-	f.logs.Reset()
+	return h
 }
 
 func (f *fixture) invoke(payload []byte, timeout time.Duration) ([]byte, error) {
@@ -136,27 +210,68 @@ func (f *fixture) invoke(payload []byte, timeout time.Duration) ([]byte, error) 
 	return f.h.Invoke(ctx, payload)
 }
 
-// render is what the runtime would report: the payload, or the function
-// error's type and text.
+// errorType is the name SCF gives a function error, as scf-go-lib
+// computes it: the Go type's name without the pointer. It is what SCF's
+// logs, a workflow's Retry and Catch and a dead-letter message see.
+func errorType(err error) string {
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// functionError returns the code and text of the handler's function error,
+// and its type's name; ok is false for any other error.
+func functionError(err error) (typ, code, text string, ok bool) {
+	var re *RetryableError
+	var se *SetupError
+	switch {
+	case errors.As(err, &re):
+		return errorType(err), re.Code, re.Error(), true
+	case errors.As(err, &se):
+		return errorType(err), se.Code, se.Error(), true
+	}
+	return "", "", "", false
+}
+
+// renderOutcome is what the runtime would report: the payload, or the
+// function error's type and text.
 func renderOutcome(out []byte, err error) string {
 	if err != nil {
-		var re *RetryableError
-		if errors.As(err, &re) {
-			return "function error (RetryableError): " + err.Error() + "\n"
-		}
-		return "function error: " + err.Error() + "\n"
+		return "function error (" + errorType(err) + "): " + err.Error() + "\n"
 	}
 	return string(out) + "\n"
+}
+
+// errorEnvelope is the single error envelope.
+type errorEnvelope struct {
+	Response struct {
+		Error *struct{ Code, Message string }
+		ID    int64 `json:"Id"`
+	}
+}
+
+func parseError(t *testing.T, body []byte) (code, message string) {
+	t.Helper()
+	var env errorEnvelope
+	if err := json.Unmarshal(body, &env); err != nil || env.Response.Error == nil {
+		t.Fatalf("not an error envelope (%v): %s", err, clip(body))
+	}
+	return env.Response.Error.Code, env.Response.Error.Message
 }
 
 // TestGolden runs every sample event (events/) and every extra case
 // (testdata/events/) through the handler against a fresh emulator and
 // compares the answer with its .golden file. Run with -update to rewrite.
+// function/main_test.go expects the same answers from the built binary.
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	files := testsupport.SampleEvents(t, "../..")
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			payload, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
@@ -171,6 +286,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestSuccessEnvelopeIsExactlyDocumented(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, emulator.Config{}, nil)
 	out, err := f.invoke([]byte(`{"Name":"John Smith","ContactInfo":"test@qq.com","Product":"mysql"}`), 3*time.Second)
 	if err != nil {
@@ -186,11 +302,14 @@ func TestSuccessEnvelopeIsExactlyDocumented(t *testing.T) {
 
 // The runtime passes fresh role credentials with every invocation: a value
 // that changes between two invocations of one warm process must be used by
-// the second.
+// the second. A key DBbrain does not know is the function's own setup: a
+// direct invocation gets a SetupError, never a payload that a workflow
+// would take for an answer.
 func TestCredentialsReadPerInvocation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, emulator.Config{Keys: []emulator.Key{{SecretID: otherID, SecretKey: otherKey, Token: otherToken}}}, nil)
 	out, err := f.invoke([]byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`), 3*time.Second)
-	if err != nil || !strings.Contains(string(out), `"Code":"AuthFailure.SecretIdNotFound"`) {
+	if typ, code, _, _ := functionError(err); typ != "SetupError" || code != "AuthFailure.SecretIdNotFound" || out != nil {
 		t.Fatalf("first invocation, unknown key: %s %v", out, err)
 	}
 	f.env.set("TENCENTCLOUD_SECRETID", otherID)
@@ -201,37 +320,36 @@ func TestCredentialsReadPerInvocation(t *testing.T) {
 		t.Fatalf("second invocation, rotated key: %s %v", out, err)
 	}
 	f.env.set("TENCENTCLOUD_SESSIONTOKEN", "")
-	out, _ = f.invoke([]byte(`{"Name":"Li Lei","ContactInfo":"lilei@qq.com"}`), 3*time.Second)
-	if !strings.Contains(string(out), `"Code":"AuthFailure.TokenFailure"`) {
-		t.Fatalf("temporary key without its token: %s", out)
+	_, err = f.invoke([]byte(`{"Name":"Li Lei","ContactInfo":"lilei@qq.com"}`), 3*time.Second)
+	if typ, code, text, _ := functionError(err); typ != "SetupError" || code != "AuthFailure.TokenFailure" || !strings.Contains(text, `"Code":"AuthFailure.TokenFailure"`) {
+		t.Fatalf("temporary key without its token: %v", err)
 	}
 }
 
+// No credentials at all: a SetupError saying how to attach a role, before
+// any call.
 func TestNoCredentials(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, emulator.Config{}, map[string]string{
 		"TENCENTCLOUD_SECRETID": "", "TENCENTCLOUD_SECRETKEY": "", "TENCENTCLOUD_SESSIONTOKEN": "",
 	})
 	out, err := f.invoke([]byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`), 3*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	typ, code, text, _ := functionError(err)
+	if typ != "SetupError" || code != "AuthFailure" || out != nil {
+		t.Fatalf("got %s %v", out, err)
 	}
-	var env struct {
-		Response struct {
-			Error struct{ Code, Message string }
-		}
+	if c, msg := parseError(t, []byte(text)); c != "AuthFailure" || !strings.Contains(msg, "execution role") {
+		t.Errorf("got %s", text)
 	}
-	_ = json.Unmarshal(out, &env)
-	if env.Response.Error.Code != "AuthFailure" || !strings.Contains(env.Response.Error.Message, "execution role") {
-		t.Errorf("got %s", out)
-	}
-	if n := len(f.emu.Contacts()); n != 0 {
-		t.Errorf("%d contacts created", n)
+	if n := f.emu.Stats().Requests; n != 0 {
+		t.Errorf("%d calls made without credentials", n)
 	}
 }
 
 // One JSON line per invocation with the documented fields; no secret, and
 // the email masked.
 func TestLogLine(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, emulator.Config{}, nil)
 	if _, err := f.invoke([]byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`), 3*time.Second); err != nil {
 		t.Fatal(err)
@@ -244,13 +362,15 @@ func TestLogLine(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]any{"msg": "invocation", "request_id": "inv-0001", "trigger": "direct", "outcome": "Success", "upstream_request_id": "emu-0001", "email": "t***@qq.com"} {
+	for k, want := range map[string]any{"msg": "invocation", "request_id": "inv-0001", "trigger": "direct", "outcome": "Success", "upstream_request_id": "emu-0001", "email": "t***@qq.com", "attempts": 1.0} {
 		if rec[k] != want {
 			t.Errorf("%s = %v, want %v", k, rec[k], want)
 		}
 	}
-	if _, ok := rec["duration_ms"].(float64); !ok {
-		t.Errorf("duration_ms missing: %v", rec)
+	for _, k := range []string{"duration_ms", "pace_rps"} {
+		if _, ok := rec[k].(float64); !ok {
+			t.Errorf("%s missing: %v", k, rec)
+		}
 	}
 	for _, secret := range []string{roleKey, roleToken, "test@qq.com"} {
 		if strings.Contains(f.logs.String(), secret) {
@@ -260,6 +380,7 @@ func TestLogLine(t *testing.T) {
 }
 
 func TestLogLevel(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, emulator.Config{}, map[string]string{"LOG_LEVEL": "error"})
 	if _, err := f.invoke([]byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`), 3*time.Second); err != nil {
 		t.Fatal(err)
@@ -277,23 +398,38 @@ func TestLogLevel(t *testing.T) {
 	}
 }
 
+// A bad configuration answers every invocation, in each trigger's form: a
+// SetupError where the platform reads function errors, a 500 over HTTP.
 func TestInvalidConfigurationAnswersEveryInvocation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, emulator.Config{}, map[string]string{"DBBRAIN_RPS": "lots"})
-	out, err := f.invoke([]byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`), 3*time.Second)
-	if err != nil || !strings.Contains(string(out), `"Code":"InternalError.InvalidConfiguration"`) || !strings.Contains(string(out), "DBBRAIN_RPS") {
-		t.Fatalf("got %s %v", out, err)
+	for _, ev := range []string{contactJSON("John Smith", "test@qq.com"), timerEvent(contactJSON("John Smith", "test@qq.com")), string(ckafkaEvent(contactJSON("John Smith", "test@qq.com")))} {
+		out, err := f.invoke([]byte(ev), 3*time.Second)
+		typ, code, text, _ := functionError(err)
+		if typ != "SetupError" || code != apierror.InvalidConfiguration || !strings.Contains(text, "DBBRAIN_RPS") || out != nil {
+			t.Errorf("%.40s…: got %s %v", ev, out, err)
+		}
+	}
+	out, err := f.invoke([]byte(functionURLEvent(contactJSON("John Smith", "test@qq.com"))), 3*time.Second)
+	if err != nil || !strings.Contains(string(out), `"statusCode":500`) || !strings.Contains(string(out), `InternalError.InvalidConfiguration`) {
+		t.Errorf("HTTP: got %s %v", out, err)
+	}
+	if f.emu.Stats().Requests != 0 {
+		t.Error("called DBbrain")
 	}
 }
 
 // A margin as long as the function's timeout would leave every invocation
 // "not attempted" and retried for ever: it is a configuration error.
 func TestMarginLongerThanTimeout(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, emulator.Config{}, map[string]string{"DBBRAIN_DEADLINE_MARGIN": "3s"})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	ctx = functioncontext.NewContext(ctx, &functioncontext.FunctionContext{RequestID: "r-1", TimeLimitInMs: 3000})
 	out, err := f.h.Invoke(ctx, []byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`))
-	if err != nil || !strings.Contains(string(out), `"Code":"InternalError.InvalidConfiguration"`) || !strings.Contains(string(out), "DBBRAIN_DEADLINE_MARGIN") {
+	typ, code, text, _ := functionError(err)
+	if typ != "SetupError" || code != apierror.InvalidConfiguration || !strings.Contains(text, "DBBRAIN_DEADLINE_MARGIN") || !strings.Contains(text, `"RequestId":"r-1"`) {
 		t.Fatalf("got %s %v", out, err)
 	}
 	if f.emu.Stats().Requests != 0 {
@@ -301,5 +437,21 @@ func TestMarginLongerThanTimeout(t *testing.T) {
 	}
 }
 
-// statusOf is the HTTP status of a code, as the handler's table says.
-func statusOf(code string) int { return httpStatus(apierror.New(code, "")) }
+// statusOf is the HTTP status of a code the function raises itself about
+// its input, as the handler's table says.
+func statusOf(code string) int { return httpStatus(apierror.E(apierror.Invalid, code, "")) }
+
+// retryableCode says which codes the function answers only for failures a
+// later try can fix (throttling, DBbrain's faults, the network, time): an
+// envelope that holds one would end a delivery SCF should have retried.
+func retryableCode(code string) bool {
+	switch code {
+	case apierror.NetworkError, apierror.DeadlineExceeded:
+		return true
+	}
+	switch apierror.Family(code) {
+	case apierror.RequestLimitExceeded, apierror.InternalError, apierror.ServiceUnavailable:
+		return code != apierror.InvalidConfiguration
+	}
+	return false
+}

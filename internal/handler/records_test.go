@@ -2,10 +2,10 @@ package handler
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
@@ -14,23 +14,64 @@ import (
 
 // ckafkaEvent is a CKafka delivery of one message per body, offsets from 100.
 func ckafkaEvent(bodies ...string) []byte {
+	return ckafkaTopicEvent("dba-onboarding", bodies...)
+}
+
+func ckafkaTopicEvent(topic string, bodies ...string) []byte {
 	type msg struct {
 		Topic     string `json:"topic"`
 		Partition int    `json:"partition"`
 		Offset    int    `json:"offset"`
 		MsgBody   string `json:"msgBody"`
 	}
+	type rec struct {
+		Ckafka msg `json:"Ckafka"`
+	}
 	var ev struct {
-		Records []struct {
-			Ckafka msg `json:"Ckafka"`
-		} `json:"Records"`
+		Records []rec `json:"Records"`
 	}
 	for i, b := range bodies {
-		ev.Records = append(ev.Records, struct {
-			Ckafka msg `json:"Ckafka"`
-		}{msg{"dba-onboarding", 3, 100 + i, b}})
+		ev.Records = append(ev.Records, rec{msg{topic, 3, 100 + i, b}})
 	}
 	out, _ := json.Marshal(ev)
+	return out
+}
+
+// cmqEvent is a CMQ topic delivery of one message per body.
+func cmqEvent(bodies ...string) []byte {
+	type msg struct {
+		Type       string `json:"type"`
+		TopicOwner int    `json:"topicOwner"`
+		TopicName  string `json:"topicName"`
+		MsgID      string `json:"msgId"`
+		MsgBody    string `json:"msgBody"`
+		MsgTag     string `json:"msgTag"`
+	}
+	type rec struct {
+		CMQ msg `json:"CMQ"`
+	}
+	var ev struct {
+		Records []rec `json:"Records"`
+	}
+	for i, b := range bodies {
+		ev.Records = append(ev.Records, rec{msg{"topic", 120000, "dba-topic", fmt.Sprintf("msg-%d", i), b, "onboard"}})
+	}
+	out, _ := json.Marshal(ev)
+	return out
+}
+
+// eventBridgeEvent is an EventBridge batch of one TDMQ connector event per
+// body.
+func eventBridgeEvent(bodies ...string) []byte {
+	var list []map[string]any
+	for i, b := range bodies {
+		list = append(list, map[string]any{
+			"specversion": "1.0", "id": fmt.Sprintf("ev-%d", i), "type": "connector:tdmq", "source": "tdmq.cloud.tencent",
+			"time": "1615430559146", "datacontenttype": "application/json;charset=utf-8",
+			"data": map[string]any{"topic": "dba", "msgId": fmt.Sprintf("m-%d", i), "msgBody": b},
+		})
+	}
+	out, _ := json.Marshal(map[string]any{"EventList": list})
 	return out
 }
 
@@ -42,88 +83,130 @@ func contactMessages(prefix string, n int) []string {
 	return out
 }
 
-// deliver invokes the handler with event and returns the batch envelope's
-// results, from the answer or from the function error that asks for a
-// redelivery.
-func (f *fixture) deliver(event []byte, timeout time.Duration) (results []Result, redelivered bool) {
+// batchAnswer is a batch envelope, from an answer or a function error's
+// text.
+type batchAnswer struct {
+	Results        []Result
+	OmittedCount   int
+	SucceededCount int
+	FailedCount    int
+	RequestID      string `json:"RequestId"`
+}
+
+func parseBatch(t *testing.T, body []byte) batchAnswer {
+	t.Helper()
+	var env struct{ Response *batchAnswer }
+	if err := json.Unmarshal(body, &env); err != nil || env.Response == nil || env.Response.Results == nil {
+		t.Fatalf("not a batch envelope (%v): %s", err, clip(body))
+	}
+	return *env.Response
+}
+
+// delivered is what the platform learns from one record delivery.
+type delivered struct {
+	batchAnswer
+	fnErr string // "" when the delivery is acknowledged, else the function error's type
+	code  string // the function error's Code
+	text  string // the function error's text
+	out   []byte
+}
+
+func (d delivered) redelivered() bool { return d.fnErr != "" }
+
+// deliver invokes the handler with a record delivery and takes the answer
+// apart: the batch envelope, or the function error that asks for a
+// redelivery and its text, which has the same shape.
+func (f *fixture) deliver(event []byte, timeout time.Duration) delivered {
 	t := f.t
 	t.Helper()
 	out, err := f.invoke(event, timeout)
-	body := out
-	var re *RetryableError
-	if errors.As(err, &re) {
-		body, redelivered = re.Envelope, true
-	} else if err != nil {
-		t.Fatalf("unexpected error %T: %v", err, err)
-	}
-	var env struct{ Response struct{ Results []Result } }
-	if err := json.Unmarshal(body, &env); err != nil {
-		t.Fatalf("not a batch envelope: %s", body)
-	}
-	return env.Response.Results, redelivered
+	return takeDelivery(t, out, err)
 }
 
-// A CKafka delivery whose calls all fail is a function error, so that the
+func takeDelivery(t *testing.T, out []byte, err error) delivered {
+	t.Helper()
+	d := delivered{out: out}
+	body := out
+	if err != nil {
+		var ok bool
+		if d.fnErr, d.code, d.text, ok = functionError(err); !ok {
+			t.Fatalf("unexpected error %T: %v", err, err)
+		}
+		if out != nil {
+			t.Errorf("a function error with a payload: %s", clip(out))
+		}
+		body = []byte(d.text)
+	}
+	d.batchAnswer = parseBatch(t, body)
+	return d
+}
+
+// A CKafka delivery whose calls all fail is a RetryableError, so that the
 // trigger delivers it again; the redelivery, once the fault has cleared,
 // registers each contact exactly once, and a further redelivery of the same
 // batch costs one lookup and no AddUserContact.
 func TestRecordsFailRedeliverAndRegisterOnce(t *testing.T) {
-	f := newFixture(t, emulator.Config{RPS: -1, Faults: emulator.Faults{InternalError: 1}}, nil)
-	event := ckafkaEvent(contactMessages("onboard", 5)...)
-	results, redelivered := f.deliver(event, 2*time.Second)
-	if !redelivered || len(results) != 5 {
-		t.Fatalf("all calls failing: redelivered=%v, %d results", redelivered, len(results))
-	}
-	for _, r := range results {
-		if r.Error == nil || r.Error.Code != "InternalError" || !strings.HasPrefix(r.Record, "topic=dba-onboarding partition=3 offset=1") {
-			t.Errorf("result %+v %+v", r, r.Error)
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, emulator.Config{RPS: -1, Faults: emulator.Faults{InternalError: 1}}, nil)
+		event := ckafkaEvent(contactMessages("onboard", 5)...)
+		d := f.deliver(event, 2*time.Second)
+		if d.fnErr != "RetryableError" || d.code != "InternalError" || len(d.Results) != 5 || d.FailedCount != 5 {
+			t.Fatalf("all calls failing: %s %s, %d results: %s", d.fnErr, d.code, len(d.Results), d.text)
 		}
-	}
-	if err := f.emu.SetFaults(emulator.Faults{}); err != nil {
-		t.Fatal(err)
-	}
-	results, redelivered = f.deliver(event, 5*time.Second)
-	if redelivered {
-		t.Fatalf("the redelivery failed again: %+v", results)
-	}
-	ids := map[int64]bool{}
-	for _, r := range results {
-		if r.Error != nil || r.ID == nil {
-			t.Fatalf("redelivery result %+v", r)
+		for _, r := range d.Results {
+			if r.Error == nil || r.Error.Code != "InternalError" || !strings.HasPrefix(r.Record, "topic=dba-onboarding partition=3 offset=1") {
+				t.Errorf("result %+v %+v", r, r.Error)
+			}
 		}
-		ids[*r.ID] = true
-	}
-	if stored := f.emu.Contacts(); len(stored) != 5 || len(ids) != 5 {
-		t.Fatalf("%d contacts stored, %d ids answered, want 5 each", len(stored), len(ids))
-	}
-	before := f.emu.Stats().Actions
-	results, redelivered = f.deliver(event, 5*time.Second)
-	after := f.emu.Stats().Actions
-	adds := after[dbbrain.ActionAddUserContact].Requests - before[dbbrain.ActionAddUserContact].Requests
-	lookups := after[dbbrain.ActionDescribeAllUserContact].Requests - before[dbbrain.ActionDescribeAllUserContact].Requests
-	if redelivered || adds != 0 || lookups != 1 || len(f.emu.Contacts()) != 5 {
-		t.Errorf("second redelivery: redelivered=%v, %d adds, %d lookups, %d contacts", redelivered, adds, lookups, len(f.emu.Contacts()))
-	}
-	for _, r := range results {
-		if r.Error != nil || !ids[*r.ID] {
-			t.Errorf("second redelivery result %+v", r)
+		if err := f.emu.SetFaults(emulator.Faults{}); err != nil {
+			t.Fatal(err)
 		}
-	}
+		d = f.deliver(event, 5*time.Second)
+		if d.redelivered() {
+			t.Fatalf("the redelivery failed again: %s", d.text)
+		}
+		ids := map[int64]bool{}
+		for _, r := range d.Results {
+			if r.Error != nil || r.ID == nil {
+				t.Fatalf("redelivery result %+v", r)
+			}
+			ids[*r.ID] = true
+		}
+		if stored := f.emu.Contacts(); len(stored) != 5 || len(ids) != 5 {
+			t.Fatalf("%d contacts stored, %d ids answered, want 5 each", len(stored), len(ids))
+		}
+		before := f.emu.Stats().Actions
+		d = f.deliver(event, 5*time.Second)
+		after := f.emu.Stats().Actions
+		adds := after[dbbrain.ActionAddUserContact].Requests - before[dbbrain.ActionAddUserContact].Requests
+		lookups := after[dbbrain.ActionDescribeAllUserContact].Requests - before[dbbrain.ActionDescribeAllUserContact].Requests
+		if d.redelivered() || adds != 0 || lookups != 1 || len(f.emu.Contacts()) != 5 {
+			t.Errorf("second redelivery: %s, %d adds, %d lookups, %d contacts", d.fnErr, adds, lookups, len(f.emu.Contacts()))
+		}
+		for _, r := range d.Results {
+			if r.Error != nil || !ids[*r.ID] {
+				t.Errorf("second redelivery result %+v", r)
+			}
+		}
+	})
 }
 
 // A record that can never be registered is acknowledged with the others,
-// reported with its coordinates, and logged at WARN; the good ones are
-// registered.
+// reported with its coordinates, and logged at WARN once; the good ones are
+// registered, and no line is logged per contact.
 func TestPoisonRecordIsAcknowledged(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, emulator.Config{RPS: -1}, nil)
 	event := ckafkaEvent(`{"Name":"Good One","ContactInfo":"good1@example.com"}`, `not json at all`,
 		`{"Name":"_bad","ContactInfo":"bad@example.com"}`, `{"Name":"Good Two","ContactInfo":"good2@example.com"}`)
-	results, redelivered := f.deliver(event, 5*time.Second)
-	if redelivered || len(results) != 4 {
-		t.Fatalf("redelivered=%v, %d results", redelivered, len(results))
+	d := f.deliver(event, 5*time.Second)
+	if d.redelivered() || len(d.Results) != 4 {
+		t.Fatalf("%s, %d results", d.fnErr, len(d.Results))
 	}
-	if results[0].ID == nil || results[3].ID == nil || results[1].Error == nil || results[2].Error == nil {
-		t.Errorf("results %+v", results)
+	r := d.Results
+	if r[0].ID == nil || r[3].ID == nil || r[1].Error == nil || r[2].Error == nil {
+		t.Errorf("results %+v", r)
 	}
 	if len(f.emu.Contacts()) != 2 {
 		t.Errorf("%d contacts stored, want the 2 good ones", len(f.emu.Contacts()))
@@ -134,33 +217,44 @@ func TestPoisonRecordIsAcknowledged(t *testing.T) {
 			t.Errorf("the log lacks %s:\n%s", want, logs)
 		}
 	}
+	if n := strings.Count(logs, `"msg":"record not registered`); n != 2 {
+		t.Errorf("%d record lines, want 2:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, "\n"); n != 3 {
+		t.Errorf("%d log lines, want the two records' and the invocation's:\n%s", n, logs)
+	}
 }
 
 // A failure that is the function's own (its role's key) is not the
-// records' fault: the delivery is failed, never acknowledged.
+// records' fault: the delivery fails at once with a SetupError, never
+// acknowledged, and the batch stops at the first failure.
 func TestRoleFailureRedeliversRecords(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, emulator.Config{RPS: -1}, map[string]string{"TENCENTCLOUD_SECRETKEY": "not-the-key"})
-	results, redelivered := f.deliver(ckafkaEvent(contactMessages("role", 2)...), 5*time.Second)
-	if !redelivered {
-		t.Fatalf("an auth failure acknowledged the records: %+v", results)
+	d := f.deliver(ckafkaEvent(contactMessages("role", 2)...), 5*time.Second)
+	if d.fnErr != "SetupError" || d.code != "AuthFailure.SignatureFailure" {
+		t.Fatalf("an auth failure: %s %s %s", d.fnErr, d.code, d.out)
 	}
-	for _, r := range results {
+	for _, r := range d.Results {
 		if r.Error == nil || r.Error.Code != "AuthFailure.SignatureFailure" {
 			t.Errorf("result %+v", r)
 		}
 	}
+	if n := f.emu.Stats().Requests; n < 1 || n > 2 {
+		t.Errorf("%d calls, want the one that met the failure (two at most, if both contacts were sent at once)", n)
+	}
 }
 
 // A code DBbrain answers because of the function's own setup (a region it
-// does not serve) is not the records' fault either, although an HTTP caller
-// would get a 400 for it.
+// does not serve) is not the records' fault either.
 func TestSetupFailureFromDBbrainRedeliversRecords(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, emulator.Config{RPS: -1}, map[string]string{"DBBRAIN_REGION": "ap-nowhere"})
-	results, redelivered := f.deliver(ckafkaEvent(contactMessages("region", 2)...), 5*time.Second)
-	if !redelivered || len(f.emu.Contacts()) != 0 {
-		t.Fatalf("redelivered=%v, results %+v", redelivered, results)
+	d := f.deliver(ckafkaEvent(contactMessages("region", 2)...), 5*time.Second)
+	if d.fnErr != "SetupError" || d.code != "UnsupportedRegion" || len(f.emu.Contacts()) != 0 {
+		t.Fatalf("%s %s, results %+v", d.fnErr, d.code, d.Results)
 	}
-	for _, r := range results {
+	for _, r := range d.Results {
 		if r.Error == nil || r.Error.Code != "UnsupportedRegion" {
 			t.Errorf("result %+v", r)
 		}
@@ -170,53 +264,25 @@ func TestSetupFailureFromDBbrainRedeliversRecords(t *testing.T) {
 // A delivery too big for one invocation's time makes progress: what fits is
 // registered, the rest is left for the redelivery, which finishes it.
 func TestLargeDeliveryMakesProgress(t *testing.T) {
-	f := newFixture(t, emulator.Config{RPS: 20}, map[string]string{"DBBRAIN_RPS": "20", "DBBRAIN_DEADLINE_MARGIN": "100ms"})
-	event := ckafkaEvent(contactMessages("bulk", 60)...)
-	_, redelivered := f.deliver(event, 1500*time.Millisecond)
-	first := len(f.emu.Contacts())
-	if !redelivered || first == 0 || first == 60 {
-		t.Fatalf("first delivery: redelivered=%v with %d of 60 registered", redelivered, first)
-	}
-	for range 5 {
-		if _, redelivered = f.deliver(event, 1500*time.Millisecond); !redelivered {
-			break
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, emulator.Config{RPS: 20}, map[string]string{"DBBRAIN_RPS": "20", "DBBRAIN_DEADLINE_MARGIN": "100ms"})
+		event := ckafkaEvent(contactMessages("bulk", 60)...)
+		d := f.deliver(event, 1500*time.Millisecond)
+		first := len(f.emu.Contacts())
+		if d.fnErr != "RetryableError" || first == 0 || first == 60 {
+			t.Fatalf("first delivery: %q with %d of 60 registered", d.fnErr, first)
 		}
-	}
-	if redelivered || len(f.emu.Contacts()) != 60 {
-		t.Fatalf("after redeliveries: redelivered=%v, %d of 60 registered", redelivered, len(f.emu.Contacts()))
-	}
-}
-
-// However many records fail, the answer stays under SCF's 6 MB response
-// limit: it lists the results that fit and counts the rest, so the delivery
-// is acknowledged rather than failing for its answer's size.
-func TestHugeAnswerStaysUnderTheLimit(t *testing.T) {
-	f := newFixture(t, emulator.Config{RPS: -1}, nil)
-	var items []string
-	for i := range 1000 {
-		items = append(items, fmt.Sprintf(`{"name":"person %d","email":"p%d@example.com"}`, i, i))
-	}
-	message := `{"Contacts":[` + strings.Join(items, ",") + `]}`
-	bodies := make([]string, 20)
-	for i := range bodies {
-		bodies[i] = message
-	}
-	out, err := f.invoke(ckafkaEvent(bodies...), 10*time.Second)
-	if err != nil {
-		t.Fatalf("function error: %v", err)
-	}
-	var env struct {
-		Response struct {
-			Results      []Result
-			OmittedCount int
-			FailedCount  int
+		if d.FailedCount != 60-first || len(d.Results) != d.FailedCount {
+			t.Errorf("the function error lists %d failures of %d, want only the %d not registered", len(d.Results), d.FailedCount, 60-first)
 		}
-	}
-	if err := json.Unmarshal(out, &env); err != nil {
-		t.Fatal(err)
-	}
-	r := env.Response
-	if len(out) >= 6<<20 || r.OmittedCount == 0 || len(r.Results)+r.OmittedCount != 20000 || r.FailedCount != 20000 {
-		t.Errorf("%d bytes, %d results listed, %d omitted, %d failed", len(out), len(r.Results), r.OmittedCount, r.FailedCount)
-	}
+		for range 5 {
+			if d = f.deliver(event, 1500*time.Millisecond); !d.redelivered() {
+				break
+			}
+		}
+		if d.redelivered() || len(f.emu.Contacts()) != 60 {
+			t.Fatalf("after redeliveries: %q, %d of 60 registered", d.fnErr, len(f.emu.Contacts()))
+		}
+	})
 }

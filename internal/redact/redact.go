@@ -38,8 +38,11 @@ func Email(s string) string {
 }
 
 // emailish matches anything shaped like an address inside free text, such
-// as an upstream error message that quotes the address it rejected.
-var emailish = regexp.MustCompile(`[^\s"'<>(),;:@]+@[^\s"'<>(),;:@]+`)
+// as an upstream error message that quotes the address it rejected: any
+// local part, and a domain of letters, digits and hyphens in dot-separated
+// labels, so that text which only holds an "@" (a list of punctuation such
+// as "_-.!@#$%^") is left as it is.
+var emailish = regexp.MustCompile(`[^\s"'<>(),;:@\[\]]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*`)
 
 // EmailsIn masks every address-shaped token inside free text.
 func EmailsIn(s string) string {
@@ -52,7 +55,7 @@ func EmailsIn(s string) string {
 // userinfo matches the user information of a URL inside free text
 // ("scheme://user:password@"), whose password is masked wherever a URL is
 // quoted: an endpoint may carry one, and it is echoed in messages.
-var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://[^\s/:@"'<>]*):[^\s/@"'<>]*@`)
+var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://[^\s/:@"'<>]*):[^\s"'<>]*@`)
 
 // URLsIn masks the password of every URL inside free text, as
 // url.URL.Redacted does for one URL: "http://u:p@h" becomes
@@ -93,7 +96,7 @@ func emailKey(name string) bool {
 // ReplaceAttr is the slog.HandlerOptions.ReplaceAttr of every logger in this
 // project: the values of secret attributes are replaced, address attributes
 // are masked, and every other string (messages included) has the addresses
-// in it masked.
+// and URL passwords in it masked.
 func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
 	if secretKey(a.Key) {
 		return slog.String(a.Key, Secret(a.Value.String()))
@@ -103,10 +106,10 @@ func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
 	}
 	switch a.Value.Kind() {
 	case slog.KindString:
-		a.Value = slog.StringValue(EmailsIn(a.Value.String()))
+		a.Value = slog.StringValue(EmailsIn(URLsIn(a.Value.String())))
 	case slog.KindAny:
 		if err, ok := a.Value.Any().(error); ok {
-			a.Value = slog.StringValue(EmailsIn(err.Error()))
+			a.Value = slog.StringValue(EmailsIn(URLsIn(err.Error())))
 		}
 	}
 	return a

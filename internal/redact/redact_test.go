@@ -69,11 +69,27 @@ func TestURLsIn(t *testing.T) {
 	for in, want := range map[string]string{
 		"calling AddUserContact at http://user:pa55@127.0.0.1:9000 failed": "calling AddUserContact at http://user:xxxxx@127.0.0.1:9000 failed",
 		"endpoint \"HTTPS://a:b@h/\" is bad":                               "endpoint \"HTTPS://a:xxxxx@h/\" is bad",
-		"http://user@h has no password":                                     "http://user@h has no password",
-		"no url here: a:b@c":                                                "no url here: a:b@c",
+		"http://user@h has no password":                                    "http://user@h has no password",
+		"DBBRAIN_ENDPOINT=https://id:se/cr@et@dbbrain.tencentcloudapi.com": "DBBRAIN_ENDPOINT=https://id:xxxxx@dbbrain.tencentcloudapi.com",
+		"no url here: a:b@c":                                               "no url here: a:b@c",
 	} {
 		if got := URLsIn(in); got != want {
 			t.Errorf("URLsIn(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Text that only holds an "@" is not an address, and keeps its shape.
+func TestEmailsInLeavesPunctuationAlone(t *testing.T) {
+	for _, s := range []string{
+		"Name may contain only letters, digits, spaces and _-.!@#$%^&*()+=（）; it contains '/'",
+		"@ alone", "a @ b", "100% @#$",
+	} {
+		if got := EmailsIn(s); got != s {
+			t.Errorf("EmailsIn(%q) = %q", s, got)
+		}
+	}
+	if got := EmailsIn("to 张三@例子.公司 and x.y+z@mail.qq.com."); got != "to 张***@例子.公司 and x***@mail.qq.com." {
+		t.Errorf("EmailsIn = %q", got)
 	}
 }

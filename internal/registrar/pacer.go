@@ -2,13 +2,12 @@ package registrar
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 )
 
 // Pacer paces one action's calls for a whole process and adapts the pace to
@@ -103,19 +102,18 @@ func (p *Pacer) Wait(ctx context.Context, deadline time.Time, need time.Duration
 	select {
 	case p.turn <- struct{}{}:
 	case <-ctx.Done():
-		return apierror.Wrap(apierror.DeadlineExceeded, ctx.Err(), "the invocation's time ran out while waiting for its turn to call")
+		return fmt.Errorf("the invocation's time ran out while waiting for its turn to call: %w", ctx.Err())
 	}
 	defer func() { <-p.turn }()
 	if err := p.limiter.Wait(ctx); err != nil {
-		return apierror.Wrap(apierror.DeadlineExceeded, err, "too little of the invocation's time is left for another call")
+		return fmt.Errorf("too little of the invocation's time is left for another call: %w", err)
 	}
 	return nil
 }
 
 // Observe learns from one call's answer: its duration, and whether DBbrain
 // throttled it.
-func (p *Pacer) Observe(took time.Duration, err error) {
-	throttled := apierror.Family(apierror.CodeOf(err)) == apierror.RequestLimitExceeded
+func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -127,7 +125,7 @@ func (p *Pacer) Observe(took time.Duration, err error) {
 		p.k = math.Cbrt(p.wMax * (1 - Beta) / cubicC)
 		p.cut = now
 		p.set(p.wMax * Beta)
-	case err == nil:
+	case !throttled:
 		p.accepted = append(p.recent(now), now)
 		if p.wMax > 0 {
 			t := now.Sub(p.cut).Seconds() - p.k

@@ -30,19 +30,19 @@ type CheckRetry func(err error) Decision
 // BackoffFactory returns a fresh backoff schedule for one contact.
 type BackoffFactory func() backoff.BackOff
 
-// DefaultCheckRetry retries what a later attempt can fix (every
-// RequestLimitExceeded sub-code, InternalError, ServiceUnavailable, network
-// failures) and looks up first when the failed attempt may have been applied.
-// A deadline is not retried: there is no time left to do it in.
+// DefaultCheckRetry decides by the error's kind: a throttle or a transient
+// fault is retried, after a lookup when the failed attempt may have been
+// applied; anything else (a refusal, a conflict, the function's setup, no
+// time left) stops.
 func DefaultCheckRetry(err error) Decision {
-	code := apierror.CodeOf(err)
-	switch {
-	case code == apierror.DeadlineExceeded || !apierror.Retryable(code):
-		return Stop
-	case errors.Is(err, dbbrain.ErrMaybeApplied) || mayExist(err):
-		return LookUpFirst
+	switch apierror.KindOf(err) {
+	case apierror.Throttled, apierror.Transient:
+		if errors.Is(err, dbbrain.ErrMaybeApplied) {
+			return LookUpFirst
+		}
+		return Retry
 	}
-	return Retry
+	return Stop
 }
 
 // DefaultBackoff is jittered exponential backoff: 200 ms doubling to 5 s,
@@ -54,27 +54,4 @@ func DefaultBackoff() backoff.BackOff {
 		Multiplier:          2,
 		MaxInterval:         5 * time.Second,
 	}
-}
-
-// mayExist reports whether a failure can mean the contact was created by an
-// earlier attempt or invocation: anything that is not about credentials,
-// throttling or the request's form. Network failures and deadlines count
-// only when the request left (dbbrain.ErrMaybeApplied, checked apart).
-func mayExist(err error) bool {
-	if err == nil {
-		return false
-	}
-	code := apierror.CodeOf(err)
-	switch apierror.Family(code) {
-	case apierror.AuthFailure, apierror.UnauthorizedOperation, apierror.RequestLimitExceeded,
-		apierror.MissingParameter, apierror.UnknownParameter, apierror.InvalidAction,
-		apierror.NoSuchVersion, apierror.UnsupportedRegion, apierror.UnsupportedOperation,
-		apierror.RequestSizeLimitExceeded:
-		return false
-	}
-	switch code {
-	case apierror.NetworkError, apierror.DeadlineExceeded, apierror.HTTPStatusCodeError:
-		return false
-	}
-	return true
 }

@@ -5,6 +5,12 @@
 // missing, and a failure that may hide an earlier success is looked up before
 // anything is sent again.
 //
+// Every decision reads the kind of the error DBbrain's answer was translated
+// to (package apierror): a throttle is retried slowly, a transient fault
+// retried, a refusal of the contact looked up once and then final, and a
+// fault of the function's own setup stops the whole batch at once, since
+// every further call would fail the same way and spend the account's limit.
+//
 // The retry decision and the backoff are small function types, in the manner
 // of hashicorp/go-retryablehttp, so tests and callers can swap them.
 package registrar
@@ -40,11 +46,11 @@ type Registrar struct {
 	Credential common.CredentialIface // Signs every call of the invocation.
 	Adds       *Pacer                 // Paces AddUserContact for the process.
 	Lookups    *Pacer                 // Paces DescribeAllUserContact for the process.
-	// Concurrency bounds the batch items in flight at once.
+	// Concurrency bounds the contacts, and the lookups, in flight at once.
 	Concurrency int
-	// LookFirst looks even a single contact up before sending it, for
-	// triggers that deliver the same event again: a redelivery then costs a
-	// lookup and never relies on DBbrain refusing a repeated name.
+	// LookFirst looks the names up before sending any, so that a delivery
+	// that comes again costs a lookup and never relies on DBbrain refusing a
+	// repeated name.
 	LookFirst bool
 	// Margin is kept free before the invocation's deadline so the function
 	// can still answer; no call or wait is started that would end inside it.
@@ -57,20 +63,12 @@ type Registrar struct {
 
 // Outcome is what happened to one contact.
 type Outcome struct {
-	// ID is the contact's id on success.
-	ID int64
-	// RequestID is DBbrain's RequestId of the answer that decided the
-	// outcome (the DescribeAllUserContact answer when the contact existed).
-	RequestID string
-	// Err is an *apierror.Error on failure.
-	Err error
-	// Attempts counts AddUserContact calls made.
-	Attempts int
-	// Existing is true when the contact already existed with the same email.
-	Existing bool
-	// Conflict is true when a lookup found the name with another email: the
-	// contact can never be registered as it was sent.
-	Conflict bool
+	ID        int64  // The contact's id on success.
+	RequestID string // DBbrain's RequestId of the answer that decided it.
+	// Err is an *apierror.Error on failure; its kind is the verdict.
+	Err      error
+	Attempts int  // AddUserContact calls made.
+	Existing bool // It was registered already, with the same email.
 }
 
 // LookupChunk is how many names one DescribeAllUserContact asks for.
@@ -79,36 +77,19 @@ const LookupChunk = 50
 // minCall is the least time worth starting a call with.
 const minCall = 50 * time.Millisecond
 
-// Register registers one contact: it sends first, and looks up only after a
-// failure that may hide an earlier success, so that an HTTP call costs one
-// request.
-func (r *Registrar) Register(ctx context.Context, c contact.Contact) Outcome {
-	ctx, cancel := context.WithDeadline(ctx, r.deadline(ctx))
-	defer cancel()
-	return r.register(ctx, c, false)
-}
-
-// RegisterBatch registers contacts concurrently and returns their outcomes
-// in input order. It looks the names up first, a chunk per call, and sends
-// AddUserContact only for the contacts not already registered, so that a
-// redelivered batch costs a lookup per chunk; the lookups run ahead of the
-// registration, several at once. A name given twice is sent once. Contacts
-// left when too little time remains for another call, lookups included, are
-// reported with apierror.DeadlineExceeded, "not attempted": a retried
-// invocation completes them.
-func (r *Registrar) RegisterBatch(ctx context.Context, contacts []contact.Contact) []Outcome {
+// Register registers contacts concurrently and returns their outcomes in
+// input order. With LookFirst it looks the names up first, a chunk per call,
+// several calls running ahead of the registration, and sends AddUserContact
+// only for the contacts not registered yet. A name given twice is sent once.
+// Contacts left when too little time remains for another call are "not
+// attempted" (kind NotAttempted); after a Setup failure nothing more is
+// sent, and what was not sent carries that failure.
+func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []Outcome {
 	out := make([]Outcome, len(contacts))
-	defer func() {
-		for i, o := range out {
-			r.logOutcome(ctx, contacts[i], o)
-		}
-	}()
-	if len(contacts) == 1 && !r.LookFirst {
-		out[0] = r.Register(ctx, contacts[0])
-		return out
-	}
 	ctx, cancel := context.WithDeadline(ctx, r.deadline(ctx))
 	defer cancel()
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	first := map[string]int{} // each name's first index
 	var unique []int
 	for i, c := range contacts {
@@ -122,17 +103,21 @@ func (r *Registrar) RegisterBatch(ctx context.Context, contacts []contact.Contac
 	for range max(1, min(r.Concurrency, len(unique))) {
 		wg.Go(func() {
 			for i := range jobs {
-				out[i] = r.register(ctx, contacts[i], true)
+				out[i] = r.register(ctx, stop, contacts[i], len(contacts) == 1)
 			}
 		})
 	}
 	for chunk, lookup := range r.lookAhead(ctx, contacts, unique) {
 		for _, i := range chunk {
-			switch o, found := match(lookup.known, contacts[i]); {
+			o, found := match(lookup.known, contacts[i])
+			switch k := apierror.KindOf(lookup.err); {
 			case found:
 				out[i] = o
-			case lookup.err != nil && apierror.CodeOf(lookup.err) == apierror.DeadlineExceeded:
-				out[i] = Outcome{Err: notAttempted()}
+			case k == apierror.Setup:
+				stop(lookup.err)
+				out[i] = Outcome{Err: lookup.err}
+			case k == apierror.NotAttempted || ctx.Err() != nil:
+				out[i] = Outcome{Err: r.notAttempted(ctx)}
 			default: // not there, or the lookup failed: send, and judge by the answer
 				jobs <- i
 			}
@@ -149,9 +134,10 @@ func (r *Registrar) RegisterBatch(ctx context.Context, contacts []contact.Contac
 }
 
 // repeated is the outcome of a contact whose name came earlier in the batch:
-// the earlier one's with the same email, a conflict with another.
+// the earlier one's with the same email (its failure included), a conflict
+// with another.
 func repeated(o Outcome, earlier, c contact.Contact) Outcome {
-	if o.Err != nil || strings.EqualFold(earlier.ContactInfo, c.ContactInfo) {
+	if o.Err != nil || sameEmail(earlier.ContactInfo, c.ContactInfo) {
 		return Outcome{ID: o.ID, RequestID: o.RequestID, Err: o.Err, Existing: o.Err == nil}
 	}
 	return conflict(c, o.RequestID)
@@ -164,11 +150,16 @@ type lookupResult struct {
 }
 
 // lookAhead yields, in order, each chunk of the unique contacts' indexes
-// with its lookup. Up to Concurrency lookups run ahead of the caller at the
-// lookup pace, so that a long, mostly registered batch spends its time on
-// calls, not on waiting for answers one after the other.
+// with its lookup (nothing known and no error without LookFirst). Up to
+// Concurrency lookups run ahead of the caller at the lookup pace, so that a
+// long, mostly registered batch spends its time on calls, not on waiting for
+// answers one after the other.
 func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, unique []int) iter.Seq2[[]int, lookupResult] {
 	return func(yield func([]int, lookupResult) bool) {
+		if !r.LookFirst {
+			yield(unique, lookupResult{})
+			return
+		}
 		var chunks [][]int
 		for start := 0; start < len(unique); start += LookupChunk {
 			chunks = append(chunks, unique[start:min(start+LookupChunk, len(unique))])
@@ -189,7 +180,7 @@ func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, u
 				select {
 				case slots <- struct{}{}:
 				case <-ctx.Done():
-					results[k] <- lookupResult{err: notAttempted()}
+					results[k] <- lookupResult{err: r.notAttempted(ctx)}
 					continue
 				}
 				wg.Go(func() {
@@ -211,42 +202,28 @@ func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, u
 	}
 }
 
-// logOutcome logs one batch item's outcome: at debug when it went plainly,
-// at info when it needed more than one call or existed already, at warn when
-// it failed (a single contact's outcome is the invocation's own log line).
-func (r *Registrar) logOutcome(ctx context.Context, c contact.Contact, o Outcome) {
-	level := slog.LevelDebug
-	switch {
-	case o.Err != nil:
-		level = slog.LevelWarn
-	case o.Attempts > 1 || o.Existing:
-		level = slog.LevelInfo
-	}
-	r.logger().Log(ctx, level, "contact outcome", "name", c.Name, "email", c.ContactInfo, "code", apierror.CodeOf(o.Err),
-		"id", o.ID, "existing", o.Existing, "attempts", o.Attempts, "upstream_request_id", o.RequestID)
-}
-
 // register sends one contact until it succeeds, fails for good, or no time
 // is left, in the manner of go-retryablehttp's Client.Do: each failed attempt
 // is judged by CheckRetry, whose decision the loop carries out. After an
 // attempt that may have created the contact, nothing is sent again until a
-// lookup has shown the name is not there.
-func (r *Registrar) register(ctx context.Context, c contact.Contact, inBatch bool) Outcome {
+// lookup has shown the name is not there. alone says the contact is the
+// invocation's only one, which is tried while any time is left.
+func (r *Registrar) register(ctx context.Context, stop context.CancelCauseFunc, c contact.Contact, alone bool) (out Outcome) {
 	log := r.logger().With("name", c.Name, "email", c.ContactInfo)
 	deadline, _ := ctx.Deadline()
 	schedule := r.backoff()()
-	var (
-		out          Outcome
-		lastErr      error
-		lookFirst    bool // an attempt may have created the contact
-		maybeApplied bool
-	)
+	var lastErr error
+	lookFirst, lookAfter := false, false // an attempt may have created the contact
+	defer func() {
+		if apierror.KindOf(out.Err) == apierror.Setup {
+			stop(out.Err) // every other call would fail the same way
+		}
+	}()
+loop:
 	for {
 		need := r.Adds.Typical()
-		if !inBatch && out.Attempts == 0 {
-			// A single contact is always tried while any time is left,
-			// since its call is bounded by the deadline anyway.
-			need = minCall
+		if alone && out.Attempts == 0 {
+			need = minCall // its call is bounded by the deadline anyway
 		}
 		send := true
 		if lookFirst {
@@ -255,75 +232,86 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, inBatch boo
 				o.Attempts = out.Attempts
 				return o
 			}
-			if err != nil {
-				// Unknown whether it exists: sending could duplicate it.
-				if apierror.CodeOf(err) == apierror.DeadlineExceeded {
-					break // no time left: the last attempt's failure says more
-				}
+			switch k := apierror.KindOf(err); {
+			case k == apierror.Setup:
+				out.Err = err
+				return out
+			case k == apierror.NotAttempted:
+				lookAfter = false
+				break loop // no time left: the last attempt's failure says more
+			case err != nil: // unknown whether it exists: sending could duplicate it
 				lastErr, send = err, false
-				if !apierror.Retryable(apierror.CodeOf(err)) {
-					break
-				}
 			}
 		}
 		if send {
 			if err := r.Adds.Wait(ctx, deadline, need); err != nil {
 				if out.Attempts == 0 {
-					out.Err = notAttempted()
+					out.Err = r.notAttempted(ctx)
 					return out
 				}
-				break // the last attempt's failure says more than "no time"
+				break loop // the last attempt's failure says more than "no time"
 			}
 			out.Attempts++
 			start := r.now()
 			res, err := r.API.AddUserContact(ctx, r.Credential, c.Name, c.ContactInfo, c.Product)
-			r.Adds.Observe(r.now().Sub(start), err)
+			r.Adds.Observe(r.now().Sub(start), apierror.KindOf(err) == apierror.Throttled)
 			if err == nil {
-				out.ID, out.RequestID = res.ID, res.RequestID
 				if out.Attempts > 1 {
 					log.Info("attempt succeeded", "attempt", out.Attempts)
 				}
+				out.ID, out.RequestID = res.ID, res.RequestID
 				return out
 			}
 			lastErr = err
-			maybeApplied = maybeApplied || errors.Is(err, dbbrain.ErrMaybeApplied)
+			// A refusal may be DBbrain's answer to a name that exists, and a
+			// failure after the request left may hide a success.
+			lookAfter = lookAfter || apierror.KindOf(err) == apierror.Invalid || errors.Is(err, dbbrain.ErrMaybeApplied)
 			decision := r.check()(err)
 			if decision == Stop {
-				break
+				break loop
 			}
 			lookFirst = lookFirst || decision == LookUpFirst
 		}
 		wait := schedule.NextBackOff()
 		if wait == backoff.Stop || r.now().Add(wait+need).After(deadline) {
-			break
+			break loop
 		}
 		log.Warn("attempt failed, retrying", "attempt", out.Attempts, "code", apierror.CodeOf(lastErr),
 			"upstream_request_id", apierror.From(lastErr).RequestID, "retry_in_ms", wait.Milliseconds())
 		if !sleep(ctx, wait) {
-			break
+			break loop
 		}
 	}
 	out.Err = lastErr
-	if maybeApplied || mayExist(lastErr) {
-		known, err := r.lookup(ctx, []string{c.Name})
-		if o, ok := match(known, c); ok {
-			o.Attempts = out.Attempts
-			return o
-		}
-		if err != nil && !apierror.Retryable(apierror.CodeOf(lastErr)) {
-			// It may exist, so the answer must not be final (a conflict, a
-			// rule): it is the lookup's failure, which a retry settles.
-			out.Err = apierror.Wrap(apierror.CodeOf(err), lastErr,
-				"%s; whether an earlier attempt created the contact could not be checked (%s): retry the invocation",
-				apierror.From(lastErr).Message, apierror.From(err).Message)
-		}
+	if !lookAfter {
+		return out
+	}
+	known, err := r.lookup(ctx, []string{c.Name})
+	if o, ok := match(known, c); ok {
+		o.Attempts = out.Attempts
+		return o
+	}
+	if err != nil && !apierror.KindOf(lastErr).Retryable() {
+		// It may exist, so the answer must not be final: it is the lookup's
+		// failure, which a later try settles.
+		out.Err = apierror.Wrap(apierror.Transient, apierror.CodeOf(err), lastErr,
+			"%s; whether an earlier attempt created the contact could not be checked (%s): retry the invocation",
+			apierror.From(lastErr).Message, apierror.From(err).Message)
 	}
 	return out
 }
 
-func notAttempted() error {
-	return apierror.New(apierror.DeadlineExceeded,
-		"not attempted: too little of the invocation's time was left to call "+dbbrain.ActionAddUserContact+"; retry the invocation to register this contact")
+// notAttempted is the failure of a contact no call was made for: the batch
+// stopped at a Setup failure, or too little of the invocation's time was
+// left.
+func (r *Registrar) notAttempted(ctx context.Context) error {
+	if cause := context.Cause(ctx); apierror.KindOf(cause) == apierror.Setup {
+		e := apierror.From(cause)
+		return &apierror.Error{Kind: apierror.Setup, Code: e.Code, RequestID: e.RequestID, Err: cause,
+			Message: "not attempted: the batch stopped at the first failure of the function's own setup: " + e.Message}
+	}
+	return apierror.E(apierror.NotAttempted, apierror.DeadlineExceeded,
+		"not attempted: too little of the invocation's time was left to call %s; retry the invocation to register this contact", dbbrain.ActionAddUserContact)
 }
 
 // maxLookupAttempts bounds the calls one lookup makes: a lookup only saves
@@ -332,18 +320,18 @@ func notAttempted() error {
 const maxLookupAttempts = 3
 
 // lookup lists the contacts whose names contain any of names, retrying what
-// a retry can fix. An error means it is unknown which of them exist: a
-// DeadlineExceeded when too little time was left to ask at all.
+// a retry can fix. An error means it is unknown which of them exist; its kind
+// is NotAttempted when too little time was left to ask at all.
 func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Contact, error) {
 	deadline, _ := ctx.Deadline()
 	schedule := r.backoff()()
 	for attempt := 1; ; attempt++ {
 		if err := r.Lookups.Wait(ctx, deadline, r.Lookups.Typical()); err != nil {
-			return nil, err
+			return nil, r.notAttempted(ctx)
 		}
 		start := r.now()
 		res, err := r.API.DescribeAllUserContact(ctx, r.Credential, names)
-		r.Lookups.Observe(r.now().Sub(start), err)
+		r.Lookups.Observe(r.now().Sub(start), apierror.KindOf(err) == apierror.Throttled)
 		if err == nil {
 			for i := range res.Contacts {
 				res.Contacts[i].RequestID = res.RequestID
@@ -351,7 +339,7 @@ func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Conta
 			return res.Contacts, nil
 		}
 		wait := schedule.NextBackOff()
-		if attempt == maxLookupAttempts || !apierror.Retryable(apierror.CodeOf(err)) || wait == backoff.Stop || !sleep(ctx, wait) {
+		if attempt == maxLookupAttempts || !apierror.KindOf(err).Retryable() || wait == backoff.Stop || !sleep(ctx, wait) {
 			r.logger().Warn("lookup failed", "names", len(names), "code", apierror.CodeOf(err))
 			return nil, err
 		}
@@ -366,7 +354,7 @@ func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
 		if e.Name != c.Name {
 			continue
 		}
-		if strings.EqualFold(strings.TrimSpace(e.Mail), c.ContactInfo) {
+		if sameEmail(e.Mail, c.ContactInfo) {
 			return Outcome{ID: e.ID, RequestID: e.RequestID, Existing: true}, true
 		}
 		return conflict(c, e.RequestID), true
@@ -374,10 +362,23 @@ func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
 	return Outcome{}, false
 }
 
+// sameEmail compares addresses as DBbrain can be assumed to store them:
+// surrounding spaces aside, equal up to ASCII letter case. Unicode case
+// folding would take "\u212Aate@qq.com" (a Kelvin sign) for kate@qq.com.
+func sameEmail(stored, given string) bool {
+	lower := func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}
+	return strings.Map(lower, strings.TrimSpace(stored)) == strings.Map(lower, given)
+}
+
 // conflict is the outcome of a name that exists with another email.
 func conflict(c contact.Contact, requestID string) Outcome {
-	return Outcome{Conflict: true, Err: &apierror.Error{
-		Code: apierror.FailedOperation,
+	return Outcome{Err: &apierror.Error{
+		Kind: apierror.Conflict, Code: apierror.FailedOperation,
 		Message: "a contact named " + strconv.Quote(c.Name) + " already exists with a different email address; " +
 			"DBbrain cannot modify or delete contacts through the API, so register this one under another name",
 		RequestID: requestID,
@@ -395,14 +396,14 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// deadline is when work must end: the context's deadline less the margin. A
-// context without a deadline gets SCF's longest timeout.
+// deadline is when work must end: the context's deadline less the margin.
 func (r *Registrar) deadline(ctx context.Context) time.Time {
 	return WorkDeadline(ctx, r.now(), r.Margin)
 }
 
 // WorkDeadline is when work for an invocation must end: its deadline less
-// the margin kept for answering.
+// the margin kept for answering. A context without a deadline gets SCF's
+// longest timeout.
 func WorkDeadline(ctx context.Context, now time.Time, margin time.Duration) time.Time {
 	d, ok := ctx.Deadline()
 	if !ok {

@@ -80,8 +80,8 @@ func TestParseAuthorizationRejects(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := parseAuthorization(h)
-			if apierror.CodeOf(err) != apierror.InvalidAuthorization {
-				t.Fatalf("parseAuthorization(%q) = %v, want %s", h, err, apierror.InvalidAuthorization)
+			if apierror.CodeOf(err) != InvalidAuthorization {
+				t.Fatalf("parseAuthorization(%q) = %v, want %s", h, err, InvalidAuthorization)
 			}
 		})
 	}

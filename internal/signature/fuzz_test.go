@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
-	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 )
 
 // FuzzVerify feeds raw HTTP requests to Verify. Seeds are valid signed
@@ -82,7 +81,7 @@ func FuzzVerify(f *testing.F) {
 			}
 			return
 		}
-		if d := res.Timestamp.Sub(now); d > dbbrain.MaxClockSkew || d < -dbbrain.MaxClockSkew {
+		if d := res.Timestamp.Sub(now); d > MaxClockSkew || d < -MaxClockSkew {
 			t.Fatalf("accepted timestamp %s", res.Timestamp)
 		}
 		key, ok := v.Keys[res.SecretID]

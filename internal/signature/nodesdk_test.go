@@ -97,7 +97,7 @@ func TestNodeSDKRecordedRequests(t *testing.T) {
 			res, err := f.verifier().Verify(r, body)
 			if name == "post-json-ip-endpoint" {
 				// Endpoint 127.0.0.1:PORT makes the SDK sign service "127".
-				if apierror.CodeOf(err) != apierror.SignatureFailure || !strings.Contains(apierror.From(err).Err.Error(), `"127"`) {
+				if apierror.CodeOf(err) != SignatureFailure || !strings.Contains(apierror.From(err).Err.Error(), `"127"`) {
 					t.Fatalf("Verify = %v, want a SignatureFailure naming the service", err)
 				}
 				return
@@ -113,7 +113,7 @@ func TestNodeSDKRecordedRequests(t *testing.T) {
 			}
 			methods[res.Method]++
 			r, body = f.request(t, func(s string) string { return strings.Replace(s, "mysql", "mysqL", 1) })
-			wantCode(t, f.verifier(), r, body, apierror.SignatureFailure)
+			wantCode(t, f.verifier(), r, body, SignatureFailure)
 		})
 	}
 	if methods[TC3] == 0 || methods[HmacSHA1] == 0 || methods[HmacSHA256] == 0 {
@@ -128,6 +128,6 @@ func TestNodeSDKTemporaryKeysNeedTheirToken(t *testing.T) {
 		r, body := f.request(t, nil)
 		v := f.verifier()
 		v.Keys = newKeyStore(Key{SecretID: f.SecretID, SecretKey: f.SecretKey, Token: "not-the-token"})
-		wantCode(t, v, r, body, apierror.TokenFailure)
+		wantCode(t, v, r, body, TokenFailure)
 	}
 }

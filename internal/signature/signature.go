@@ -39,7 +39,6 @@ import (
 	"time"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
-	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 )
 
 // The signature methods, as requests name them.
@@ -48,6 +47,19 @@ const (
 	HmacSHA1   = "HmacSHA1"
 	HmacSHA256 = "HmacSHA256"
 )
+
+// The AuthFailure codes a signature check answers.
+const (
+	InvalidAuthorization = "AuthFailure.InvalidAuthorization"
+	SignatureFailure     = "AuthFailure.SignatureFailure"
+	SignatureExpire      = "AuthFailure.SignatureExpire"
+	SecretIDNotFound     = "AuthFailure.SecretIdNotFound"
+	TokenFailure         = "AuthFailure.TokenFailure"
+)
+
+// MaxClockSkew is how far a request's timestamp may be from the server time:
+// API 3.0 answers AuthFailure.SignatureExpire beyond it.
+const MaxClockSkew = 5 * time.Minute
 
 // The messages of the real service, which callers match on; the details go
 // into the error's cause.
@@ -76,7 +88,7 @@ type Verifier struct {
 	Service string
 	// Now is the server clock; nil means time.Now.
 	Now func() time.Time
-	// MaxSkew bounds |timestamp - Now|; zero means dbbrain.MaxClockSkew.
+	// MaxSkew bounds |timestamp - Now|; zero means MaxClockSkew.
 	MaxSkew time.Duration
 }
 
@@ -118,17 +130,17 @@ func (v *Verifier) lookup(secretID, timestamp string) (Key, time.Time, error) {
 	}
 	key, found := v.Keys[secretID]
 	if !found {
-		return key, ts, apierror.New(apierror.SecretIDNotFound, "%s", msgSecretIDNotFound)
+		return key, ts, apierror.E(apierror.Invalid, SecretIDNotFound, "%s", msgSecretIDNotFound)
 	}
 	now, skew := time.Now, v.MaxSkew
 	if v.Now != nil {
 		now = v.Now
 	}
 	if skew <= 0 {
-		skew = dbbrain.MaxClockSkew
+		skew = MaxClockSkew
 	}
 	if d := now().Sub(ts); d > skew || d < -skew {
-		return key, ts, apierror.New(apierror.SignatureExpire, "The signature expired: timestamp %s is %s from the server time (the limit is %s).", timestamp, d.Round(time.Second), skew)
+		return key, ts, apierror.E(apierror.Invalid, SignatureExpire, "The signature expired: timestamp %s is %s from the server time (the limit is %s).", timestamp, d.Round(time.Second), skew)
 	}
 	return key, ts, nil
 }
@@ -139,21 +151,21 @@ func checkToken(key Key, got string) error {
 	case key.Token == "":
 		return nil
 	case got == "":
-		return apierror.New(apierror.TokenFailure, "The temporary key %s needs its session token.", key.SecretID)
+		return apierror.E(apierror.Invalid, TokenFailure, "The temporary key %s needs its session token.", key.SecretID)
 	case subtle.ConstantTimeCompare([]byte(got), []byte(key.Token)) != 1:
-		return apierror.New(apierror.TokenFailure, "The session token does not belong to the temporary key %s.", key.SecretID)
+		return apierror.E(apierror.Invalid, TokenFailure, "The session token does not belong to the temporary key %s.", key.SecretID)
 	}
 	return nil
 }
 
 func invalid(format string, args ...any) *apierror.Error {
-	return apierror.New(apierror.InvalidAuthorization, format, args...)
+	return apierror.E(apierror.Invalid, InvalidAuthorization, format, args...)
 }
 
 // mismatch is a SignatureFailure in the service's words, with the reason as
 // its cause for the caller's logs.
 func mismatch(format string, args ...any) *apierror.Error {
-	return apierror.Wrap(apierror.SignatureFailure, fmt.Errorf(format, args...), "%s", msgSignatureFailure)
+	return apierror.Wrap(apierror.Invalid, SignatureFailure, fmt.Errorf(format, args...), "%s", msgSignatureFailure)
 }
 
 // hosts are the host values a signer may have used: as addressed, then

@@ -36,10 +36,10 @@ func TestGoSDKSignatureV1Verifies(t *testing.T) {
 		"HmacSHA1 POST":           {HmacSHA1, "POST", common.NewCredential(permKey.SecretID, permKey.SecretKey), ""},
 		"HmacSHA256 GET":          {HmacSHA256, "GET", common.NewCredential(permKey.SecretID, permKey.SecretKey), ""},
 		"HmacSHA256 POST token":   {HmacSHA256, "POST", common.NewTokenCredential(tempKey.SecretID, tempKey.SecretKey, tempKey.Token), ""},
-		"HmacSHA1 GET no token":   {HmacSHA1, "GET", common.NewCredential(tempKey.SecretID, tempKey.SecretKey), apierror.TokenFailure},
-		"HmacSHA1 GET wrong key":  {HmacSHA1, "GET", common.NewCredential(permKey.SecretID, "wrong"), apierror.SignatureFailure},
-		"HmacSHA256 unknown id":   {HmacSHA256, "POST", common.NewCredential("AKIDNOBODY", "x"), apierror.SecretIDNotFound},
-		"HmacSHA256 wrong token":  {HmacSHA256, "GET", common.NewTokenCredential(tempKey.SecretID, tempKey.SecretKey, "stale"), apierror.TokenFailure},
+		"HmacSHA1 GET no token":   {HmacSHA1, "GET", common.NewCredential(tempKey.SecretID, tempKey.SecretKey), TokenFailure},
+		"HmacSHA1 GET wrong key":  {HmacSHA1, "GET", common.NewCredential(permKey.SecretID, "wrong"), SignatureFailure},
+		"HmacSHA256 unknown id":   {HmacSHA256, "POST", common.NewCredential("AKIDNOBODY", "x"), SecretIDNotFound},
+		"HmacSHA256 wrong token":  {HmacSHA256, "GET", common.NewTokenCredential(tempKey.SecretID, tempKey.SecretKey, "stale"), TokenFailure},
 		"HmacSHA1 POST no params": {HmacSHA1, "POST", common.NewCredential(permKey.SecretID, permKey.SecretKey), ""},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -126,39 +126,39 @@ func TestSignatureV1Checks(t *testing.T) {
 			edit(p)
 			r := httptest.NewRequest("GET", "/?"+p.Encode(), nil)
 			r.Host = "dbbrain.localhost:9000"
-			want := apierror.SignatureFailure
+			want := SignatureFailure
 			if name == "wrong algorithm" {
-				want = apierror.InvalidAuthorization // a SHA-1 digest is too short for SHA-256
+				want = InvalidAuthorization // a SHA-1 digest is too short for SHA-256
 			}
-			check(t, r, nil, want, map[bool]string{true: sigFailure}[want == apierror.SignatureFailure])
+			check(t, r, nil, want, map[bool]string{true: sigFailure}[want == SignatureFailure])
 		})
 	}
 	t.Run("other host", func(t *testing.T) {
 		r, _ := v1Request(t, "GET", params(), perm)
 		r.Host = "dbbrain.example.com"
-		check(t, r, nil, apierror.SignatureFailure, sigFailure)
+		check(t, r, nil, SignatureFailure, sigFailure)
 	})
 	t.Run("other method", func(t *testing.T) {
 		r, _ := v1Request(t, "GET", params(), perm)
 		r.Method = "POST" // the parameters are not a form body then: no signature at all
-		check(t, r, nil, apierror.InvalidAuthorization, "")
+		check(t, r, nil, InvalidAuthorization, "")
 	})
 	t.Run("unknown secret id", func(t *testing.T) {
 		o := perm
 		o.SecretID = "AKIDNOBODY"
 		r, b := v1Request(t, "POST", params(), o)
-		check(t, r, b, apierror.SecretIDNotFound, "The SecretId is not found, please ensure that your SecretId is correct.")
+		check(t, r, b, SecretIDNotFound, "The SecretId is not found, please ensure that your SecretId is correct.")
 	})
 	t.Run("expired", func(t *testing.T) {
 		o := perm
 		o.Time = now.Add(-5*time.Minute - time.Second)
 		r, b := v1Request(t, "GET", params(), o)
-		check(t, r, b, apierror.SignatureExpire, "")
+		check(t, r, b, SignatureExpire, "")
 	})
 	t.Run("temporary key", func(t *testing.T) {
 		o := SignOptions{SecretID: tempKey.SecretID, SecretKey: tempKey.SecretKey, Time: now}
 		r, b := v1Request(t, "GET", params(), o)
-		check(t, r, b, apierror.TokenFailure, "")
+		check(t, r, b, TokenFailure, "")
 		o.Token = tempKey.Token
 		r, b = v1Request(t, "POST", params(), o)
 		if res := check(t, r, b, "", ""); !res.Temporary {
@@ -177,7 +177,7 @@ func TestSignatureV1Checks(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/?"+raw, nil)
-			res := check(t, r, nil, apierror.InvalidAuthorization, "")
+			res := check(t, r, nil, InvalidAuthorization, "")
 			if name == "neither" {
 				_, err := v.Verify(r, nil)
 				if msg := err.Error(); !strings.Contains(msg, "Authorization header") || !strings.Contains(msg, "Signature parameter") {

@@ -187,22 +187,22 @@ func TestGoSDKTamperedRequestsFail(t *testing.T) {
 		offset time.Duration
 		want   string
 	}{
-		"missing authorization": {perm, func(r *http.Request, b []byte) []byte { r.Header.Del("Authorization"); return b }, 0, apierror.InvalidAuthorization},
-		"garbled authorization": {perm, setAuth(func(string) string { return "TC3-HMAC-SHA256 garbage" }), 0, apierror.InvalidAuthorization},
-		"wrong algorithm":       {perm, setAuth(func(a string) string { return strings.Replace(a, "TC3-HMAC-SHA256", "HmacSHA256", 1) }), 0, apierror.InvalidAuthorization},
-		"scope not tc3_request": {perm, setAuth(func(a string) string { return strings.Replace(a, "/tc3_request", "/tc2_request", 1) }), 0, apierror.InvalidAuthorization},
-		"host not signed":       {perm, setAuth(func(a string) string { return strings.Replace(a, "content-type;host", "content-type", 1) }), 0, apierror.InvalidAuthorization},
-		"missing timestamp":     {perm, func(r *http.Request, b []byte) []byte { r.Header.Del("X-TC-Timestamp"); return b }, 0, apierror.InvalidAuthorization},
-		"unknown secret id":     {common.NewCredential("AKIDUNKNOWN", "whatever"), nil, 0, apierror.SecretIDNotFound},
+		"missing authorization": {perm, func(r *http.Request, b []byte) []byte { r.Header.Del("Authorization"); return b }, 0, InvalidAuthorization},
+		"garbled authorization": {perm, setAuth(func(string) string { return "TC3-HMAC-SHA256 garbage" }), 0, InvalidAuthorization},
+		"wrong algorithm":       {perm, setAuth(func(a string) string { return strings.Replace(a, "TC3-HMAC-SHA256", "HmacSHA256", 1) }), 0, InvalidAuthorization},
+		"scope not tc3_request": {perm, setAuth(func(a string) string { return strings.Replace(a, "/tc3_request", "/tc2_request", 1) }), 0, InvalidAuthorization},
+		"host not signed":       {perm, setAuth(func(a string) string { return strings.Replace(a, "content-type;host", "content-type", 1) }), 0, InvalidAuthorization},
+		"missing timestamp":     {perm, func(r *http.Request, b []byte) []byte { r.Header.Del("X-TC-Timestamp"); return b }, 0, InvalidAuthorization},
+		"unknown secret id":     {common.NewCredential("AKIDUNKNOWN", "whatever"), nil, 0, SecretIDNotFound},
 		"tampered body": {perm, func(_ *http.Request, b []byte) []byte {
 			return bytes.Replace(b, []byte("test@qq.com"), []byte("evil@qq.com"), 1)
-		}, 0, apierror.SignatureFailure},
-		"tampered host":         {perm, func(r *http.Request, b []byte) []byte { r.Host = "dbbrain.tencentcloudapi.com"; return b }, 0, apierror.SignatureFailure},
-		"tampered content-type": {perm, func(r *http.Request, b []byte) []byte { r.Header.Set("Content-Type", "text/plain"); return b }, 0, apierror.SignatureFailure},
+		}, 0, SignatureFailure},
+		"tampered host":         {perm, func(r *http.Request, b []byte) []byte { r.Host = "dbbrain.tencentcloudapi.com"; return b }, 0, SignatureFailure},
+		"tampered content-type": {perm, func(r *http.Request, b []byte) []byte { r.Header.Set("Content-Type", "text/plain"); return b }, 0, SignatureFailure},
 		"tampered timestamp": {perm, func(r *http.Request, b []byte) []byte {
 			r.Header.Set("X-TC-Timestamp", fmt.Sprint(time.Now().Unix()-1))
 			return b
-		}, 0, apierror.SignatureFailure},
+		}, 0, SignatureFailure},
 		"scope date changed": {perm, setAuth(func(a string) string {
 			auth, err := parseAuthorization(a)
 			if err != nil {
@@ -211,16 +211,16 @@ func TestGoSDKTamperedRequestsFail(t *testing.T) {
 			d, _ := time.Parse(time.DateOnly, auth.date)
 			auth.date = d.AddDate(0, 0, -1).Format(time.DateOnly)
 			return auth.String()
-		}), 0, apierror.SignatureFailure},
-		"scope service changed": {perm, setAuth(func(a string) string { return strings.Replace(a, "/dbbrain/", "/cvm/", 1) }), 0, apierror.SignatureFailure},
+		}), 0, SignatureFailure},
+		"scope service changed": {perm, setAuth(func(a string) string { return strings.Replace(a, "/dbbrain/", "/cvm/", 1) }), 0, SignatureFailure},
 		"signature changed": {perm, setAuth(func(a string) string {
 			i := strings.LastIndex(a, "=") + 1
 			return a[:i] + strings.Repeat("0", 64)
-		}), 0, apierror.SignatureFailure},
-		"timestamp 6 minutes behind":  {perm, nil, 6 * time.Minute, apierror.SignatureExpire},
-		"timestamp 6 minutes ahead":   {perm, nil, -6 * time.Minute, apierror.SignatureExpire},
-		"temporary key without token": {common.NewCredential(tempKey.SecretID, tempKey.SecretKey), nil, 0, apierror.TokenFailure},
-		"temporary key wrong token":   {common.NewTokenCredential(tempKey.SecretID, tempKey.SecretKey, "other-token"), nil, 0, apierror.TokenFailure},
+		}), 0, SignatureFailure},
+		"timestamp 6 minutes behind":  {perm, nil, 6 * time.Minute, SignatureExpire},
+		"timestamp 6 minutes ahead":   {perm, nil, -6 * time.Minute, SignatureExpire},
+		"temporary key without token": {common.NewCredential(tempKey.SecretID, tempKey.SecretKey), nil, 0, TokenFailure},
+		"temporary key wrong token":   {common.NewTokenCredential(tempKey.SecretID, tempKey.SecretKey, "other-token"), nil, 0, TokenFailure},
 	} {
 		t.Run(name, func(t *testing.T) {
 			srv.offset.Store(int64(tc.offset))
@@ -362,15 +362,15 @@ func TestVariantsDetectTampering(t *testing.T) {
 			}
 			// Host changes always break the signature.
 			r.Host = "dbbrain.example.com:9000"
-			wantCode(t, v, r, []byte(vr.body), apierror.SignatureFailure)
+			wantCode(t, v, r, []byte(vr.body), SignatureFailure)
 			r.Host = "dbbrain.localhost:9000"
 			// Body changes break it unless the payload is unsigned.
 			if vr.body != "" && !vr.opts.UnsignedPayload {
-				wantCode(t, v, r, []byte(vr.body+" "), apierror.SignatureFailure)
+				wantCode(t, v, r, []byte(vr.body+" "), SignatureFailure)
 			}
 			if vr.query != "" {
 				r.URL.RawQuery += "&Names.1=x"
-				wantCode(t, v, r, []byte(vr.body), apierror.SignatureFailure)
+				wantCode(t, v, r, []byte(vr.body), SignatureFailure)
 			}
 		})
 	}
@@ -421,15 +421,15 @@ func TestVerifyEdgeCases(t *testing.T) {
 		}
 	})
 	t.Run("five minutes and a second is expired", func(t *testing.T) {
-		wantCode(t, v, sign(t, now.Add(5*time.Minute+time.Second), nil), body, apierror.SignatureExpire)
+		wantCode(t, v, sign(t, now.Add(5*time.Minute+time.Second), nil), body, SignatureExpire)
 	})
 	t.Run("expiry is reported before a bad signature", func(t *testing.T) {
 		r := sign(t, now.Add(-time.Hour), nil)
-		wantCode(t, v, r, []byte("tampered"), apierror.SignatureExpire)
+		wantCode(t, v, r, []byte("tampered"), SignatureExpire)
 	})
 	t.Run("unknown secret id is reported before expiry", func(t *testing.T) {
 		r := sign(t, now.Add(-time.Hour), func(o *signOpts) { o.SecretID = "AKIDNOPE" })
-		wantCode(t, v, r, body, apierror.SecretIDNotFound)
+		wantCode(t, v, r, body, SecretIDNotFound)
 	})
 	t.Run("scope date must be the timestamp's UTC date", func(t *testing.T) {
 		// 00:02 UTC on the 27th is 08:02 in Beijing; a client that used its
@@ -443,12 +443,12 @@ func TestVerifyEdgeCases(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/2025-11-27/", "/2025-11-26/", 1))
-		wantCode(t, &vv, r, body, apierror.SignatureFailure)
+		wantCode(t, &vv, r, body, SignatureFailure)
 	})
 	t.Run("token is checked after the signature", func(t *testing.T) {
 		r := sign(t, now, func(o *signOpts) { o.SecretID, o.SecretKey = tempKey.SecretID, tempKey.SecretKey })
-		wantCode(t, v, r, []byte("tampered"), apierror.SignatureFailure)
-		wantCode(t, v, r, body, apierror.TokenFailure)
+		wantCode(t, v, r, []byte("tampered"), SignatureFailure)
+		wantCode(t, v, r, body, TokenFailure)
 	})
 	t.Run("permanent key ignores a token", func(t *testing.T) {
 		r := sign(t, now, func(o *signOpts) { o.Token = "anything" })
@@ -460,19 +460,19 @@ func TestVerifyEdgeCases(t *testing.T) {
 	t.Run("two authorization headers", func(t *testing.T) {
 		r := sign(t, now, nil)
 		r.Header.Add("Authorization", r.Header.Get("Authorization"))
-		wantCode(t, v, r, body, apierror.InvalidAuthorization)
+		wantCode(t, v, r, body, InvalidAuthorization)
 	})
 	t.Run("non-numeric timestamp", func(t *testing.T) {
 		for _, ts := range []string{"", "abc", "-1764162000", "+1764162000", "1764162000.5", "17641620000000000000000"} {
 			r := sign(t, now, nil)
 			r.Header.Set("X-TC-Timestamp", ts)
-			wantCode(t, v, r, body, apierror.InvalidAuthorization)
+			wantCode(t, v, r, body, InvalidAuthorization)
 		}
 	})
 	t.Run("signed header missing from the request", func(t *testing.T) {
 		r := sign(t, now, func(o *signOpts) { o.SignedHeaders = []string{"content-type", "host", "x-tc-action"} })
 		r.Header.Set("X-TC-Action", "AddUserContact")
-		wantCode(t, v, r, body, apierror.SignatureFailure)
+		wantCode(t, v, r, body, SignatureFailure)
 	})
 	t.Run("any service when Service is empty", func(t *testing.T) {
 		vv := *v
