@@ -5,12 +5,18 @@ package main
 // the DBbrain emulator on loopback.
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -212,4 +218,112 @@ func TestDeadlineIsKept(t *testing.T) {
 		t.Fatalf("got %s", render(res))
 	}
 	_ = emu
+}
+
+// Run by the local tools, the function process holds the credentials of its
+// last invocation, and listens nowhere: not on loopback, not on any other
+// interface. It serves the connection scf-local handed it.
+func TestFunctionProcessListensNowhere(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	_, url := upstream(t, emulator.Config{})
+	rt, _ := start(t, 3*time.Second, map[string]string{"DBBRAIN_ENDPOINT": url})
+	direct, _ := os.ReadFile("../events/direct.json")
+	if res := invoke(t, rt, direct); !strings.Contains(string(res.Payload), `"Id":1`) {
+		t.Fatalf("got %s", render(res))
+	}
+	if got := listeners(t, rt.PID()); len(got) != 0 {
+		t.Errorf("the function process listens on %v", got)
+	}
+}
+
+// listeners returns the addresses of pid's listening TCP sockets, from
+// /proc: its socket inodes, matched in its network namespace's tables.
+func listeners(t *testing.T, pid int) []netip.AddrPort {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inodes := map[string]bool{}
+	for _, fd := range fds {
+		link, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if inode, ok := strings.CutPrefix(link, "socket:["); ok {
+			inodes[strings.TrimSuffix(inode, "]")] = true
+		}
+	}
+	if len(inodes) == 0 {
+		t.Fatal("the process has no socket at all: the test reads the wrong process")
+	}
+	var found []netip.AddrPort
+	for _, table := range []string{"tcp", "tcp6"} {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/%s", pid, table))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" || !inodes[f[9]] {
+				continue
+			}
+			found = append(found, procAddr(t, f[1]))
+		}
+	}
+	return found
+}
+
+// procAddr decodes /proc/net/tcp's HEXIP:HEXPORT, the address in host
+// (little-endian) 32-bit words.
+func procAddr(t *testing.T, s string) netip.AddrPort {
+	t.Helper()
+	ipHex, portHex, _ := strings.Cut(s, ":")
+	raw, err := hex.DecodeString(ipHex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+4 <= len(raw); i += 4 {
+		raw[i], raw[i+1], raw[i+2], raw[i+3] = raw[i+3], raw[i+2], raw[i+1], raw[i]
+	}
+	port, err := strconv.ParseUint(portHex, 16, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip, _ := netip.AddrFromSlice(raw)
+	return netip.AddrPortFrom(ip.Unmap(), uint16(port))
+}
+
+func TestProcAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"0100007F:2329":                         "127.0.0.1:9001",
+		"00000000:0050":                         "0.0.0.0:80",
+		"00000000000000000000000001000000:1F90": "[::1]:8080",
+	} {
+		if got := procAddr(t, in).String(); got != want {
+			t.Errorf("procAddr(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// Given a descriptor that is no Unix-domain connection, the function
+// refuses to start rather than serve anywhere else.
+func TestFunctionRefusesWhatCannotConfine(t *testing.T) {
+	for _, fd := range []string{"3", "not-a-number"} {
+		cmd := exec.CommandContext(t.Context(), binary)
+		// fd 3 is /dev/null here: a file, not a socket.
+		devNull, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.ExtraFiles = []*os.File{devNull}
+		cmd.Env = []string{"SCF_LOCAL_RPC_FD=" + fd, "_LAMBDA_SERVER_PORT=none:refused"}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err = cmd.Run()
+		devNull.Close()
+		if err == nil || !strings.Contains(stderr.String(), "refusing to start when it cannot be confined") {
+			t.Errorf("SCF_LOCAL_RPC_FD=%s: %v\n%s", fd, err, stderr.String())
+		}
+	}
 }

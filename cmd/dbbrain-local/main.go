@@ -22,6 +22,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/scf-dbbrain/addusercontact/internal/redact"
 )
 
 func main() {
@@ -29,7 +31,8 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "dbbrain-local:", err)
+		// A URL in the error (an address, a path) keeps no password.
+		fmt.Fprintln(os.Stderr, "dbbrain-local:", redact.URLsIn(err.Error()))
 		os.Exit(1)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 	"github.com/scf-dbbrain/addusercontact/internal/emulator"
@@ -71,7 +73,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Re
 	}
 
 	emu, err := emulator.Start(ctx, *addr, emulator.Config{Keys: keys, RPS: *rps, Seed: *seed, Faults: f, StatePath: *statePath, Logger: logger})
-	if err != nil {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf(`%w: pick another with --addr (make emulator ARGS="--addr 127.0.0.1:9100"), or --addr 127.0.0.1:0 for a free one`, err)
+	} else if err != nil {
 		return err
 	}
 	if *envFile != "" {
@@ -85,12 +89,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, _ io.Re
 			return errors.Join(fmt.Errorf("--env-file: %w", err), emu.Stop())
 		}
 	}
-	if _, err := fmt.Fprintln(stdout, emu.URL); err != nil {
-		return errors.Join(fmt.Errorf("write base URL: %w", err), emu.Stop())
-	}
-	logger.Info("emulator listening", "url", emu.URL, "secret_ids", ids, "temporary_keys", *token != "", "rps", *rps, "state", *statePath)
+	// SDKs that take the signature's service from the endpoint's first
+	// label (Node.js, Java, PHP, .NET, C++) sign "127" against the URL; a
+	// name under localhost, connected to 127.0.0.1, signs "dbbrain".
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(emu.URL, "http://"))
+	logger.Info("emulator listening", "url", emu.URL, "sdk_endpoint", "dbbrain.localhost:"+port, "secret_ids", ids,
+		"temporary_keys", *token != "", "rps", *rps, "state", *statePath)
 	if !strings.HasPrefix(emu.URL, "http://127.") && !strings.HasPrefix(emu.URL, "http://[::1]") {
 		logger.Warn("listening on a non-loopback address: anyone who can reach it can use the emulator")
+	}
+	// Last: a script that reads the URL then has the lines above.
+	if _, err := fmt.Fprintln(stdout, emu.URL); err != nil {
+		return errors.Join(fmt.Errorf("write base URL: %w", err), emu.Stop())
 	}
 	<-ctx.Done()
 	err = emu.Stop()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
+	"github.com/scf-dbbrain/addusercontact/internal/signature"
 	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
@@ -228,6 +230,72 @@ func TestRunEnvFileReachesTheEmulator(t *testing.T) {
 	for _, secret := range []string{"first-key", "second-key", "tok\""} {
 		if strings.Contains(s.stderr.String(), secret) {
 			t.Errorf("stderr leaks %q", secret)
+		}
+	}
+}
+
+// A taken port names the flag and the make variable that pick another.
+func TestRunBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var stdout, stderr bytes.Buffer
+	err = run(context.Background(), []string{"--addr", ln.Addr().String()}, func(string) string { return "" }, nil, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), `make emulator ARGS="--addr 127.0.0.1:`) {
+		t.Errorf("run: %v", err)
+	}
+}
+
+// SDKs other than Go and Python (Node.js, Java, PHP, .NET, C++) take the
+// TC3 scope's service from the endpoint's first label. Against
+// 127.0.0.1:PORT they sign "127" and are refused, as the cloud would
+// refuse them; against dbbrain.localhost:PORT, connected to 127.0.0.1
+// (the README's recipe), they sign "dbbrain" and are served. This signs as
+// they do; the Node.js SDK itself was checked by hand (see the README).
+func TestRunServesSDKsThatNameTheServiceByTheEndpoint(t *testing.T) {
+	s := start(t, []string{"--addr", "127.0.0.1:0", "--rps", "-1"}, nil)
+	defer func() {
+		if err := s.stop(t); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	if !strings.Contains(s.stderr.String(), `"sdk_endpoint":"dbbrain.localhost:`) {
+		t.Errorf("the start-up line does not give the endpoint for such SDKs:\n%s", s.stderr)
+	}
+	port := s.url[strings.LastIndexByte(s.url, ':')+1:]
+	loopback := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, "127.0.0.1:"+port)
+	}}
+	defer loopback.CloseIdleConnections()
+	client := &http.Client{Transport: loopback}
+	for endpoint, want := range map[string]string{
+		"127.0.0.1:" + port:         "AuthFailure.SignatureFailure",
+		"dbbrain.localhost:" + port: `"Id":`,
+	} {
+		body := `{"Name":"Node SDK","ContactInfo":"node@qq.com","Product":"mysql"}`
+		req, err := http.NewRequestWithContext(t.Context(), "POST", "http://"+endpoint+"/", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range map[string]string{"Content-Type": "application/json", "X-TC-Action": "AddUserContact",
+			"X-TC-Version": "2019-10-16", "X-TC-Region": "ap-guangzhou"} {
+			req.Header.Set(k, v)
+		}
+		service, _, _ := strings.Cut(endpoint, ".")
+		if err := signature.Sign(req, []byte(body), signature.SignOptions{SecretID: DefaultSecretID, SecretKey: DefaultSecretKey,
+			Service: service, Time: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(answer), want) {
+			t.Errorf("endpoint %s: %s, want %s", endpoint, answer, want)
 		}
 	}
 }

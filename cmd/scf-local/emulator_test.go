@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,9 +77,25 @@ func TestServeWithEmulator(t *testing.T) {
 	if post.status != 200 || !strings.Contains(post.body, `"Id":1`) || !strings.HasPrefix(post.header.Get("Content-Type"), "application/json") {
 		t.Errorf("POST: %d %v %s", post.status, post.header, post.body)
 	}
-	get := s.do(t, "GET", "/?Name=Li+Lei&ContactInfo=li%40example.com", "", nil)
+	// A cross-site form and a rebound name register nothing: the next
+	// contact, from the page served here, gets the next Id.
+	evil := `{"Name":"Eve","ContactInfo":"eve@example.com"}`
+	if r := s.do(t, "POST", "/", evil, http.Header{"Origin": {"https://evil.example"}, "Content-Type": {"application/x-www-form-urlencoded"}}); r.status != 403 {
+		t.Errorf("cross-site POST: %d %s", r.status, r.body)
+	}
+	if r := s.do(t, "GET", "/?Name=Eve&ContactInfo=eve%40example.com", "", http.Header{"Sec-Fetch-Site": {"cross-site"}}); r.status != 403 {
+		t.Errorf("cross-site GET: %d %s", r.status, r.body)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", s.url, strings.NewReader(evil))
+	req.Host = "rebound.example:" + s.url[strings.LastIndexByte(s.url, ':')+1:]
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 421 {
+		t.Errorf("foreign Host: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	get := s.do(t, "GET", "/?Name=Li+Lei&ContactInfo=li%40example.com", "", http.Header{"Origin": {s.url}, "Sec-Fetch-Site": {"same-origin"}})
 	if get.status != 200 || !strings.Contains(get.body, `"Id":2`) {
-		t.Errorf("GET: %d %s", get.status, get.body)
+		t.Errorf("same-origin GET: %d %s", get.status, get.body)
 	}
 	put := s.do(t, "PUT", "/", `{}`, nil)
 	if put.status != 405 || put.header.Get("Allow") != "GET, POST" || !strings.Contains(put.body, "UnsupportedOperation") {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/scf-dbbrain/addusercontact/internal/event"
 	"github.com/scf-dbbrain/addusercontact/internal/scflocal"
@@ -50,16 +51,16 @@ func runInvoke(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		// A trigger redelivers after a function error, never after
 		// scf-local's own failure.
-		if attempt > *redeliver || (outcome != "function error" && outcome != "timed out") {
+		if attempt > *redeliver || !redeliverable(outcome) {
 			break
 		}
-		fmt.Fprintf(stderr, "%s\nscf-local: redelivering the event\n", report)
+		fmt.Fprintln(stderr, "scf-local: redelivering the event")
 	}
-	// Stopping first waits for the function's last log lines, so that they
-	// come before the outcome.
+	// Stopping first waits for the function's last log lines, so that the
+	// outcome, printed once, comes after them.
 	stop()
 	if report != "" {
-		fmt.Fprintln(stderr, report)
+		fmt.Fprint(stderr, report)
 	}
 	if err != nil {
 		return err
@@ -76,21 +77,34 @@ func runInvoke(ctx context.Context, args []string, getenv func(string) string, s
 	return nil
 }
 
+// Outcomes of an invocation, as the --redeliver lines name them.
+const (
+	outcomeSuccess       = "success"
+	outcomeFunctionError = "function error"
+	outcomeTimedOut      = "timed out"
+	outcomeOwnFailure    = "scf-local failed"
+)
+
+func redeliverable(outcome string) bool {
+	return strings.HasPrefix(outcome, outcomeFunctionError) || strings.HasPrefix(outcome, outcomeTimedOut)
+}
+
 // settle maps one invocation to its result, what to report of it on stderr
-// (SCF's error JSON, or how the process died), its outcome and run's error.
+// once all attempts are done (a bounded summary, or how the process died),
+// its outcome (a line, with the failure in short) and run's error.
 func settle(res *scflocal.Result, err error) (result []byte, report, outcome string, _ error) {
 	var pe *scflocal.ProcessExitError
 	switch {
 	case errors.As(err, &pe):
-		return nil, "scf-local: " + err.Error(), "function error", &exitError{code: exitFunctionError}
+		return nil, "scf-local: " + err.Error() + "\n", outcomeFunctionError + " (the process exited)", &exitError{code: exitFunctionError}
 	case err != nil:
-		return nil, "", "scf-local failed", err
+		return nil, "", outcomeOwnFailure, err
 	case res.TimedOut:
-		return nil, string(res.ErrorResponse()), "timed out", &exitError{code: exitTimeout}
+		return nil, summarize(res), outcomeTimedOut, &exitError{code: exitTimeout}
 	case res.FunctionError != nil:
-		return nil, string(res.ErrorResponse()), "function error", &exitError{code: exitFunctionError}
+		return nil, summarize(res), outcomeFunctionError + " (" + headline(res) + ")", &exitError{code: exitFunctionError}
 	}
-	return res.Payload, "", "success", nil
+	return res.Payload, "", outcomeSuccess, nil
 }
 
 // readEvent loads the event and refuses what SCF would: an event that is
@@ -105,6 +119,9 @@ func readEvent(name string, stdin io.Reader) (payload []byte, err error) {
 		payload, err = os.ReadFile(name)
 	}
 	switch {
+	case err != nil && name != "-":
+		// A file that cannot be read is a bad argument, as a bad flag is.
+		return nil, &exitError{code: exitUsage, err: fmt.Errorf("--event: %w", err)}
 	case err != nil:
 		return nil, fmt.Errorf("read event: %w", err)
 	case len(payload) > event.MaxEvent:

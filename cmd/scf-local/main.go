@@ -4,7 +4,7 @@
 // Function URL, and prints sample trigger events.
 //
 //	scf-local invoke [--event FILE|-] [--redeliver N] [function flags]
-//	scf-local serve [--addr 127.0.0.1:9001] [--apigw] [function flags]
+//	scf-local serve [--addr 127.0.0.1:9001] [--allow-host NAME]... [--apigw] [function flags]
 //	scf-local generate-event apigw|function-url|timer|direct|ckafka|cmq|eventbridge [flags]
 //
 // The function flags: --bin, --env, --env-file, --emulator, --emulator-state,
@@ -26,6 +26,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/scf-dbbrain/addusercontact/internal/redact"
 )
 
 func main() {
@@ -58,17 +60,18 @@ func usageError(format string, args ...any) error {
 }
 
 // exitCode reports err on stderr, unless it already was, and maps it to the
-// process's exit status.
+// process's exit status. A URL quoted in the error (an endpoint, an address)
+// has its password masked.
 func exitCode(err error, stderr io.Writer) int {
 	var ee *exitError
 	switch {
 	case err == nil:
 		return exitOK
 	case !errors.As(err, &ee):
-		fmt.Fprintf(stderr, "scf-local: %v\n", err)
+		fmt.Fprintf(stderr, "scf-local: %s\n", redact.URLsIn(err.Error()))
 		return exitFailure
 	case ee.err != nil:
-		fmt.Fprintf(stderr, "scf-local: %v\n", ee.err)
+		fmt.Fprintf(stderr, "scf-local: %s\n", redact.URLsIn(ee.err.Error()))
 	}
 	return ee.code
 }

@@ -172,21 +172,21 @@ func TestInvokeFailures(t *testing.T) {
 			args:     []string{"--event", "-"},
 			stdin:    `{"mode":"error","message":"contact rejected"}`,
 			wantCode: exitFunctionError,
-			want:     []string{`"errorType":"errorString"`, `"stackTrace":"errorString: contact rejected"`, `"statusCode":430`, "Report RequestId:"},
+			want:     []string{"scf-local: function error (SCF answers statusCode 430): errorString: contact rejected\n", "Report RequestId:"},
 		},
 		{
 			name:     "panic",
 			args:     []string{"--event", "-"},
 			stdin:    `{"mode":"panic","message":"boom"}`,
 			wantCode: exitFunctionError,
-			want:     []string{`"errorType":"string"`, "string: boom", `"statusCode":430`},
+			want:     []string{"scf-local: the function panicked (SCF answers statusCode 430): string: boom\n", "\t(*handler).do (fn/main.go:"},
 		},
 		{
 			name:     "timeout",
 			args:     []string{"--event", "-", "--timeout", "300ms"},
 			stdin:    `{"mode":"sleep","sleep_ms":600000}`,
 			wantCode: exitTimeout,
-			want:     []string{"Task timed out after 0.30 seconds", `"statusCode":433`, "BilledDuration:300ms"},
+			want:     []string{"scf-local: timed out (SCF answers statusCode 433): Task timed out after 0.30 seconds\n", "BilledDuration:300ms"},
 		},
 		{
 			name:     "process dies",
@@ -194,6 +194,12 @@ func TestInvokeFailures(t *testing.T) {
 			stdin:    `{"mode":"exit","message":"gone"}`,
 			wantCode: exitFunctionError,
 			want:     []string{"exited during invoke", "fixture exiting: gone"},
+		},
+		{
+			name:     "event file missing",
+			args:     []string{"--event", filepath.Join(t.TempDir(), "absent.json")},
+			wantCode: exitUsage,
+			want:     []string{"--event: open", "no such file"},
 		},
 		{
 			name:     "event not JSON",
@@ -463,8 +469,8 @@ func TestInvokeRedeliver(t *testing.T) {
 			if got := strings.Count(o.stderr, "scf-local: redelivering the event"); got != tc.attempts-1 {
 				t.Errorf("%d redeliveries reported, want %d", got, tc.attempts-1)
 			}
-			final := map[int]string{exitOK: "success", exitFunctionError: "function error", exitTimeout: "timed out"}[tc.code]
-			if want := fmt.Sprintf("attempt %d of at most %d: %s\n", tc.attempts, tc.redeliver+1, final); !strings.Contains(o.stderr, want) {
+			final := map[int]string{exitOK: "success\n", exitFunctionError: "function error (errorString: flaky failure 2)\n", exitTimeout: "timed out\n"}[tc.code]
+			if want := fmt.Sprintf("attempt %d of at most %d: %s", tc.attempts, tc.redeliver+1, final); !strings.Contains(o.stderr, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, o.stderr)
 			}
 			if wantOut := map[bool]string{true: tc.event + "\n", false: ""}[tc.code == exitOK]; o.stdout != wantOut {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -208,5 +210,128 @@ func TestServeUsage(t *testing.T) {
 	}
 	if o := runCLI(t, nil, "", "serve", "extra"); o.code != exitUsage {
 		t.Errorf("extra argument: exit %d", o.code)
+	}
+}
+
+// A page on another site can make a browser send requests here: a
+// cross-site form or image (Origin, Sec-Fetch-Site), or a page of its own
+// name rebound to 127.0.0.1 (Host). Each is refused before the function is
+// invoked; curl, the browser's own tab and --allow-host names are served.
+func TestServeRefusesOtherSitesAndHosts(t *testing.T) {
+	s := serve(t, "--bin", fixtureBin, "--allow-host", "dev.test")
+	hostPort := strings.TrimPrefix(s.url, "http://")
+	_, port, _ := strings.Cut(hostPort, ":")
+	const body = `{"mode":"http"}`
+	served := 0
+	for _, tc := range []struct {
+		name   string
+		method string
+		host   string
+		header http.Header
+		status int
+	}{
+		{"curl", "POST", "", nil, 200},
+		{"cross-site form", "POST", "", http.Header{"Origin": {"https://evil.example"}, "Sec-Fetch-Site": {"cross-site"}}, 403},
+		{"cross-site, Origin only", "POST", "", http.Header{"Origin": {"https://evil.example"}}, 403},
+		{"another port of this host", "POST", "", http.Header{"Origin": {"http://127.0.0.1:1"}}, 403},
+		{"sandboxed page", "POST", "", http.Header{"Origin": {"null"}}, 403},
+		{"cross-site image", "GET", "", http.Header{"Sec-Fetch-Site": {"cross-site"}}, 403},
+		{"same-site page", "GET", "", http.Header{"Sec-Fetch-Site": {"same-site"}}, 403},
+		{"rebound name", "POST", "evil.example:" + port, http.Header{"Origin": {"http://evil.example:" + port}}, 421},
+		{"rebound name, no port", "POST", "evil.example", nil, 421},
+		{"this address, another port", "POST", "127.0.0.1:1", nil, 421},
+		{"same-origin page", "POST", "", http.Header{"Origin": {s.url}, "Sec-Fetch-Site": {"same-origin"}}, 200},
+		{"typed in the address bar", "GET", "", http.Header{"Sec-Fetch-Site": {"none"}}, 200},
+		{"localhost", "POST", "localhost:" + port, http.Header{"Origin": {"http://localhost:" + port}}, 200},
+		{"--allow-host", "POST", "DEV.test:8443", http.Header{"Origin": {"http://dev.test:8443"}}, 200},
+	} {
+		req, err := http.NewRequestWithContext(t.Context(), tc.method, s.url+"/", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = tc.header
+		if tc.host != "" {
+			req.Host = tc.host
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: %d %s, want %d", tc.name, resp.StatusCode, b, tc.status)
+		}
+		if tc.status == 200 {
+			served++
+		}
+	}
+	if n := strings.Count(s.stderr.String(), "START RequestId:"); n != served {
+		t.Errorf("%d invocations, want %d: a refused request reached the function", n, served)
+	}
+	if !strings.Contains(s.stderr.String(), `scf-local: refused POST /: Host "evil.example:`+port+`" is not this server's address`) {
+		t.Errorf("the refusal is not logged:\n%s", s.stderr)
+	}
+}
+
+func TestServeOwnHost(t *testing.T) {
+	for _, tc := range []struct {
+		served string
+		host   string
+		want   bool
+	}{
+		{"127.0.0.1:9001", "127.0.0.1:9001", true},
+		{"127.0.0.1:9001", "localhost:9001", true},
+		{"127.0.0.1:9001", "LOCALHOST:9001", true},
+		{"127.0.0.1:9001", "127.0.0.1:9002", false},
+		{"127.0.0.1:9001", "127.0.0.2:9001", false},
+		{"127.0.0.1:9001", "evil.example:9001", false},
+		{"127.0.0.1:9001", "", false},
+		{"127.0.0.1:80", "127.0.0.1", true},
+		{"[::1]:9001", "[::1]:9001", true},
+		{"[::1]:9001", "localhost:9001", true},
+		{"0.0.0.0:9001", "192.0.2.7:9001", true},
+		{"0.0.0.0:9001", "localhost:9001", true},
+		{"0.0.0.0:9001", "rebound.example:9001", false},
+		{"192.0.2.7:9001", "localhost:9001", false},
+	} {
+		g := &gateway{served: netip.MustParseAddrPort(tc.served)}
+		if got := g.ownHost(tc.host); got != tc.want {
+			t.Errorf("serving %s, Host %q: %v, want %v", tc.served, tc.host, got, tc.want)
+		}
+	}
+}
+
+// Asked to listen beyond loopback, serve says what that exposes.
+func TestServeExposureWarning(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:9001", "[::1]:9001", "[::ffff:127.0.0.1]:9001"} {
+		if w := exposure(netip.MustParseAddrPort(addr)); w != "" {
+			t.Errorf("%s: %q", addr, w)
+		}
+	}
+	for _, addr := range []string{"0.0.0.0:9001", "[::]:9001", "192.0.2.7:9001"} {
+		w := exposure(netip.MustParseAddrPort(addr))
+		for _, want := range []string{"beyond loopback", "anyone on the network", "register DBbrain contacts with the credentials it holds"} {
+			if !strings.Contains(w, want) {
+				t.Errorf("%s: %q lacks %q", addr, w, want)
+			}
+		}
+	}
+}
+
+// A taken port names the flag and the make variable that pick another.
+func TestServeBusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	o := runCLI(t, nil, "", "serve", "--bin", fixtureBin, "--addr", ln.Addr().String())
+	if o.code != exitFailure || !strings.Contains(o.stderr, "address already in use") ||
+		!strings.Contains(o.stderr, "--addr") || !strings.Contains(o.stderr, "make serve ADDR=") {
+		t.Errorf("exit %d:\n%s", o.code, o.stderr)
+	}
+	if strings.Contains(o.stderr, "fixture init") {
+		t.Error("the function was started although the port was taken")
 	}
 }

@@ -32,7 +32,7 @@ func Start(ctx context.Context, addr string, cfg Config) (*Running, error) {
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("emulator: listen: %w", err) // s holds nothing to release
+		return nil, fmt.Errorf("emulator: %w", err) // net says "listen tcp ADDR: …"; s holds nothing to release
 	}
 	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)

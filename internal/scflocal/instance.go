@@ -3,19 +3,20 @@ package scflocal
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/rpc"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
+
+	"github.com/scf-dbbrain/addusercontact/internal/redact"
+	"github.com/scf-dbbrain/addusercontact/internal/rpcserve"
 )
 
 // ProcessExitError reports that the function's process ended on its own
@@ -27,11 +28,16 @@ type ProcessExitError struct {
 	Output string // The tail of the process's stdout and stderr.
 }
 
-// Error describes the exit and the output before it.
+// Error describes the exit and the output before it, with any URL's
+// password masked.
 func (e *ProcessExitError) Error() string {
 	msg := fmt.Sprintf("function process exited during %s: %v", e.During, e.Err)
+	if strings.Contains(e.Output, refusedPort) {
+		msg += fmt.Sprintf("\nit tried to listen on every interface (scf-go-lib's StartHandler), which scf-local does not allow:"+
+			" a function must serve on the connection in %s (internal/rpcserve); make build-local rebuilds this project's", rpcserve.EnvFD)
+	}
 	if out := strings.TrimSpace(e.Output); out != "" {
-		msg += "\nlast output of the function:\n" + out
+		msg += "\nlast output of the function:\n" + redact.URLsIn(out)
 	}
 	return msg
 }
@@ -53,22 +59,14 @@ type instance struct {
 }
 
 // spawn starts an instance and waits until it answers Function.Ping. The
-// function binds the port itself (scf-go-lib's choice), so another process
-// can take it between freePort and then: a few attempts cover that.
-func spawn(ctx context.Context, cfg Config, out *output) (inst *instance, err error) {
-	for range 3 {
-		if inst, err = trySpawn(ctx, cfg, out); err == nil || !strings.Contains(err.Error(), "address already in use") {
-			break
-		}
-	}
-	return inst, err
-}
-
-func trySpawn(ctx context.Context, cfg Config, out *output) (*instance, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, fmt.Errorf("scflocal: choose a port: %w", err)
-	}
+// function gets one end of a Unix socket pair as fd 3 (SCF_LOCAL_RPC_FD) and
+// serves scf-go-lib's Function on it alone (internal/rpcserve): no port,
+// so nothing else on this machine or the network can invoke it, and the
+// process sees the runtime hang up when scf-local ends, on any system.
+// _LAMBDA_SERVER_PORT is set to a value that scf-go-lib's own StartHandler
+// cannot listen on, so that a binary that ignores the fd exits at start
+// instead of listening on every interface.
+func spawn(ctx context.Context, cfg Config, out *output) (*instance, error) {
 	bin, err := filepath.Abs(cfg.Binary)
 	if err != nil {
 		return nil, fmt.Errorf("scflocal: binary path: %w", err)
@@ -79,17 +77,25 @@ func trySpawn(ctx context.Context, cfg Config, out *output) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scflocal: instance temp dir: %w", err)
 	}
+	conn, fnEnd, err := socketPair()
+	if err != nil {
+		_ = os.RemoveAll(tmpDir)
+		return nil, err
+	}
+	defer fnEnd.Close() // the process holds its own copy once started
 	env := cfg.ProcessEnv
 	if env == nil {
 		env = BaseProcessEnv(cfg)
 	}
 	// The process outlives ctx, which bounds only the start; stop ends it.
 	procCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	in := &instance{cancel: cancel, out: out, tmpDir: tmpDir, exited: make(chan struct{})}
+	in := &instance{cancel: cancel, out: out, tmpDir: tmpDir, exited: make(chan struct{}), client: rpc.NewClient(conn)}
 	in.cmd = exec.CommandContext(procCtx, bin)
 	in.cmd.Dir = filepath.Dir(bin)
+	in.cmd.ExtraFiles = []*os.File{fnEnd} // fd 3
 	// Later entries win in os/exec, so these cannot be overridden by accident.
-	in.cmd.Env = append(slices.Clip(env), "HOME="+tmpDir, "TMPDIR="+tmpDir, "_LAMBDA_SERVER_PORT="+strconv.Itoa(port))
+	in.cmd.Env = append(slices.Clip(env), "HOME="+tmpDir, "TMPDIR="+tmpDir,
+		rpcserve.EnvFD+"=3", "_LAMBDA_SERVER_PORT="+refusedPort)
 	// One comparable writer for both streams makes os/exec copy them in one
 	// goroutine, keeping their lines in order.
 	in.cmd.Stdout, in.cmd.Stderr = in.out, in.out
@@ -103,6 +109,7 @@ func trySpawn(ctx context.Context, cfg Config, out *output) (*instance, error) {
 	started := time.Now()
 	if err := in.cmd.Start(); err != nil {
 		cancel()
+		_ = in.client.Close()
 		_ = os.RemoveAll(tmpDir)
 		return nil, fmt.Errorf("scflocal: start %s: %w", cfg.Binary, err)
 	}
@@ -110,7 +117,7 @@ func trySpawn(ctx context.Context, cfg Config, out *output) (*instance, error) {
 		in.waitErr = in.cmd.Wait()
 		close(in.exited)
 	}()
-	if in.client, err = in.waitReady(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cfg.InitTimeout); err != nil {
+	if err := in.waitReady(ctx, cfg.InitTimeout); err != nil {
 		in.stop(true)
 		return nil, err
 	}
@@ -118,47 +125,38 @@ func trySpawn(ctx context.Context, cfg Config, out *output) (*instance, error) {
 	return in, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// refusedPort is _LAMBDA_SERVER_PORT for a local instance: not a port, so
+// that scf-go-lib's StartHandler fails to listen on "0.0.0.0:"+refusedPort,
+// and its log line says why.
+const refusedPort = "none:scf-local-serves-on-SCF_LOCAL_RPC_FD"
 
-// waitReady polls Function.Ping, the library's only readiness signal, until
-// it answers, the process exits, or initTimeout passes. The intervals are
-// short: the wait is part of the reported init duration.
-func (in *instance) waitReady(parent context.Context, addr string, initTimeout time.Duration) (*rpc.Client, error) {
+// waitReady sends Function.Ping, the library's only readiness signal, and
+// waits until it is answered, the process exits, or initTimeout passes. The
+// request waits in the socket until the function serves it.
+func (in *instance) waitReady(parent context.Context, initTimeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(parent, initTimeout)
 	defer cancel()
-	for delay := time.Millisecond; ; delay = min(2*delay, 25*time.Millisecond) {
-		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
-		if err == nil {
-			client := rpc.NewClient(conn)
-			call := client.Go("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}, make(chan *rpc.Call, 1))
-			select {
-			case <-call.Done:
-				if err = call.Error; err == nil {
-					return client, nil
-				}
-			case <-ctx.Done():
-				err = ctx.Err()
-			case <-in.exited:
-			}
-			_ = client.Close()
+	call := in.client.Go("Function.Ping", &messages.PingRequest{}, &messages.PingResponse{}, make(chan *rpc.Call, 1))
+	select {
+	case <-call.Done:
+		if call.Error == nil {
+			return nil
 		}
+		// The function hung up: it is exiting, and its exit says more.
 		select {
 		case <-in.exited:
-			return nil, in.exitError("init")
-		case <-ctx.Done():
-			if parent.Err() != nil {
-				return nil, fmt.Errorf("scflocal: wait for function: %w", parent.Err())
-			}
-			return nil, fmt.Errorf("scflocal: function did not answer Function.Ping on %s within %s (is it a scf-go-lib function?): %w", addr, initTimeout, err)
-		case <-time.After(delay):
+			return in.exitError("init")
+		case <-time.After(time.Second):
 		}
+		return fmt.Errorf("scflocal: Function.Ping: %w", call.Error)
+	case <-in.exited:
+		return in.exitError("init")
+	case <-ctx.Done():
+		if parent.Err() != nil {
+			return fmt.Errorf("scflocal: wait for function: %w", parent.Err())
+		}
+		return fmt.Errorf("scflocal: function did not answer Function.Ping within %s (is it a scf-go-lib function serving on %s?): %w",
+			initTimeout, rpcserve.EnvFD, ctx.Err())
 	}
 }
 

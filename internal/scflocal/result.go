@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
+
+	"github.com/scf-dbbrain/addusercontact/internal/redact"
 )
 
 // Result is the outcome of one invocation.
@@ -58,19 +60,20 @@ func millis(d time.Duration) string {
 // ErrorResponse renders a failed invocation as SCF answers the caller of
 // Invoke (errorCode, errorMessage, requestId, stackTrace, statusCode 430 for
 // a user code error, 433 for a timeout), with the Go error type added as
-// errorType. It is nil when the invocation succeeded.
+// errorType and any URL's password masked. It is nil when the invocation
+// succeeded.
 func (r *Result) ErrorResponse() []byte {
 	fe := r.FunctionError
 	if fe == nil {
 		return nil
 	}
-	body := map[string]any{"errorCode": -1, "errorMessage": fe.Message, "requestId": r.RequestID, "stackTrace": "", "statusCode": 433}
+	body := map[string]any{"errorCode": -1, "errorMessage": redact.URLsIn(fe.Message), "requestId": r.RequestID, "stackTrace": "", "statusCode": 433}
 	if !r.TimedOut {
 		var trace strings.Builder
 		if fe.Type != "" {
 			trace.WriteString(fe.Type + ": ")
 		}
-		trace.WriteString(fe.Message)
+		trace.WriteString(redact.URLsIn(fe.Message))
 		for _, f := range fe.StackTrace {
 			if f != nil {
 				fmt.Fprintf(&trace, "\n\t%s (%s:%d)", f.Label, f.Path, f.Line)

@@ -9,13 +9,36 @@ import (
 	"io"
 	"maps"
 	"net/rpc"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/tencentyun/scf-go-lib/cloudfunction/messages"
+
+	"github.com/scf-dbbrain/addusercontact/internal/redact"
 )
+
+// errorLineMax bounds the message in the ERROR platform line.
+const errorLineMax = 300
+
+// Clip shortens s to at most n bytes, cut at a rune boundary, saying how
+// long it was; a message of several lines keeps its first.
+func Clip(s string, n int) string {
+	first, _, multiline := strings.Cut(s, "\n")
+	if len(first) <= n && !multiline {
+		return s
+	}
+	if len(first) > n {
+		first = first[:n]
+		for len(first) > 0 && !utf8.ValidString(first) {
+			first = first[:len(first)-1]
+		}
+	}
+	return fmt.Sprintf("%s… (%d bytes)", first, len(s))
+}
 
 // ErrClosed is returned by Invoke after Close.
 var ErrClosed = errors.New("scflocal: runtime closed")
@@ -157,7 +180,9 @@ func (r *Runtime) Invoke(ctx context.Context, payload []byte, opts ...InvokeOpti
 	}
 	res.BilledDuration = billedDuration(res)
 	if fe := res.FunctionError; fe != nil {
-		r.logf("ERROR RequestId:%s Result:%s: %s\n", id, fe.Type, fe.Message)
+		// One line of bounded length: a batch's error can be the whole
+		// envelope, hundreds of kilobytes, which callers summarise better.
+		r.logf("ERROR RequestId:%s Result:%s: %s\n", id, fe.Type, Clip(redact.URLsIn(fe.Message), errorLineMax))
 	}
 	r.logf("END RequestId:%s\n%s\n", id, res.ReportLine())
 	return res, nil

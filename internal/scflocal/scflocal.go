@@ -1,7 +1,7 @@
 // Package scflocal runs a built SCF (Tencent Serverless Cloud Function) Go1
 // binary on this machine the way the Go1 runtime runs it in the cloud: the
-// binary is started with _LAMBDA_SERVER_PORT, answers Go net/rpc calls
-// Function.Ping and Function.Invoke (github.com/tencentyun/scf-go-lib), gets a
+// binary answers Go net/rpc calls Function.Ping and Function.Invoke
+// (github.com/tencentyun/scf-go-lib's own code), gets a
 // real deadline and the per-invocation Environment on every call, is killed
 // when it overruns its time limit or panics, and is started again (a cold
 // start) for the next request. A Runtime is one instance: one request at a
@@ -16,9 +16,14 @@
 //	Report RequestId:<id> Duration:0.48ms BilledDuration:1ms Memory:128MB MemUsage:7.89MB InitDuration:4.24ms
 //
 // InitDuration appears on a cold start only. Output is copied through a pipe,
-// so a function's last lines can land just after END. scf-go-lib listens on
-// 0.0.0.0:port, so the instance's RPC port is reachable from other hosts; the
-// runtime itself connects over 127.0.0.1.
+// so a function's last lines can land just after END.
+//
+// Unlike the cloud, where scf-go-lib listens on 0.0.0.0:$_LAMBDA_SERVER_PORT
+// inside the sandbox, a local instance listens nowhere: it inherits one end
+// of a Unix socket pair as fd 3 (SCF_LOCAL_RPC_FD, served by
+// internal/rpcserve), so that no other host or local process can invoke it
+// with the credentials it holds. A binary that ignores the fd cannot listen
+// either (_LAMBDA_SERVER_PORT is not a port) and fails to start.
 package scflocal
 
 import (
@@ -75,8 +80,8 @@ type Config struct {
 
 	// ProcessEnv is the environment the binary starts with; nil means
 	// BaseProcessEnv(cfg). It is never the caller's own, so that secrets in
-	// the developer's shell do not reach the function. HOME, TMPDIR and
-	// _LAMBDA_SERVER_PORT are set on top of it.
+	// the developer's shell do not reach the function. HOME, TMPDIR,
+	// SCF_LOCAL_RPC_FD and _LAMBDA_SERVER_PORT are set on top of it.
 	ProcessEnv []string
 
 	// Stderr receives the function's output and the platform lines; nil

@@ -340,7 +340,7 @@ func TestShellEnvironmentDoesNotLeak(t *testing.T) {
 		t.Errorf("shell variables reached the function: %v", info.Env)
 	}
 	allowed := []string{
-		"PATH", "TZ", "HOME", "TMPDIR", "USER_CODE_ROOT", "_LAMBDA_SERVER_PORT",
+		"PATH", "TZ", "HOME", "TMPDIR", "USER_CODE_ROOT", "_LAMBDA_SERVER_PORT", "SCF_LOCAL_RPC_FD",
 		"SCF_RUNTIME", "SCF_FUNCTIONNAME", "SCF_FUNCTIONVERSION", "SCF_NAMESPACE",
 		"TENCENTCLOUD_RUNENV", "TENCENTCLOUD_REGION", "TENCENTCLOUD_APPID", "TENCENTCLOUD_UIN",
 	}
@@ -615,5 +615,34 @@ func TestConcurrentInvokesAreSerialised(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// A binary that ignores the inherited connection and calls scf-go-lib's
+// StartHandler would listen on every interface: it cannot, and Start says why.
+func TestStockStartHandlerCannotListen(t *testing.T) {
+	cfg := scflocal.Config{Binary: fixtureBin}
+	cfg.ProcessEnv = append(scflocal.BaseProcessEnv(cfg), "FIXTURE_STOCK=1")
+	_, err := scflocal.Start(t.Context(), cfg)
+	var exitErr *scflocal.ProcessExitError
+	if !errors.As(err, &exitErr) || exitErr.During != "init" {
+		t.Fatalf("err = %v, want *ProcessExitError during init", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "every interface") || !strings.Contains(msg, "SCF_LOCAL_RPC_FD") {
+		t.Errorf("the error does not say why:\n%s", msg)
+	}
+}
+
+// The runtime's end closing (scf-local killed, on a Mac too, which has no
+// parent-death signal) ends the instance: none outlives its runtime.
+func TestInstanceEndsWhenTheRuntimeHangsUp(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	r := start(t, scflocal.Config{})
+	_, info := invokeInfo(t, r, nil)
+	scflocal.HangUp(r)
+	if !eventuallyGone(info.PID) {
+		t.Errorf("instance %d lives on after its runtime hung up", info.PID)
 	}
 }

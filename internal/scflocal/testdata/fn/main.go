@@ -21,6 +21,8 @@ import (
 
 	"github.com/tencentyun/scf-go-lib/cloudfunction"
 	"github.com/tencentyun/scf-go-lib/functioncontext"
+
+	"github.com/scf-dbbrain/addusercontact/internal/rpcserve"
 )
 
 type command struct {
@@ -40,8 +42,12 @@ type typedError struct{ msg string }
 
 func (e *typedError) Error() string { return e.msg }
 
-// handler counts its invocations, for mode "flaky".
-type handler struct{ calls int }
+// handler counts its invocations, for mode "flaky", and remembers mode
+// "trap-term".
+type handler struct {
+	calls    int
+	trapTerm bool
+}
 
 func (h *handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	var cmd command
@@ -90,6 +96,7 @@ func (h *handler) do(ctx context.Context, cmd command, payload []byte) ([]byte, 
 		fmt.Fprintln(os.Stderr, "fixture exiting:", cmd.Message)
 		os.Exit(3)
 	case "trap-term": // reports SIGTERM and lives on, until SIGKILL
+		h.trapTerm = true
 		term := make(chan os.Signal, 1)
 		signal.Notify(term, syscall.SIGTERM)
 		go func() {
@@ -125,11 +132,25 @@ func info(ctx context.Context, names []string) ([]byte, error) {
 		"deadline_unix_nano": deadline.UnixNano(), "pid": os.Getpid(), "cwd": cwd, "temp_dir": os.TempDir()})
 }
 
+// main serves as the project's function does: on the connection the local
+// runtime hands it (internal/rpcserve), else with scf-go-lib's StartHandler,
+// which FIXTURE_STOCK forces, as a binary unaware of the connection would.
 func main() {
 	if os.Getenv("FIXTURE_INIT_FAIL") != "" {
 		fmt.Fprintln(os.Stderr, "fixture init failed on purpose")
 		os.Exit(2)
 	}
 	fmt.Fprintln(os.Stderr, "fixture init")
-	cloudfunction.StartHandler(&handler{})
+	h := &handler{}
+	conn, err := rpcserve.Inherited(os.Getenv)
+	if err != nil || conn == nil || os.Getenv("FIXTURE_STOCK") != "" {
+		cloudfunction.StartHandler(h)
+	}
+	if err := rpcserve.Serve(context.Background(), conn, h); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if h.trapTerm {
+		select {} // lives on after the runtime hangs up, until SIGKILL
+	}
 }
