@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/scf-dbbrain/addusercontact/internal/contact"
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 	"github.com/scf-dbbrain/addusercontact/internal/event"
@@ -30,7 +32,7 @@ type eventFlags struct {
 	batch, base64                             bool
 	body, message                             *string
 	method, path, contentType, trigger, topic string
-	query                                     event.QueryString
+	query                                     queryString
 	time                                      time.Time
 }
 
@@ -62,7 +64,7 @@ func runGenerateEvent(args []string, stdout, stderr io.Writer) error {
 			return errors.New("want KEY=VALUE or KEY")
 		}
 		if o.query == nil {
-			o.query = event.QueryString{}
+			o.query = queryString{}
 		}
 		addQuery(o.query, k, v, hasValue)
 		return nil
@@ -120,17 +122,16 @@ func (o eventFlags) event(kind string) (any, error) {
 	for i, c := range contacts {
 		body, _ := encode(c, "") // strings only: cannot fail
 		kafka.Records = append(kafka.Records, event.CKafkaRecord{Ckafka: event.CKafkaMessage{
-			Topic: o.topic, Offset: event.Number(i), MsgKey: fmt.Sprintf("contact-%d", i+1), MsgBody: string(body)}})
-		uin, _ := strconv.ParseInt(scflocal.DefaultUin, 10, 64)
+			Topic: raw(o.topic), Partition: raw(0), Offset: raw(i), MsgKey: raw(fmt.Sprintf("contact-%d", i+1)), MsgBody: raw(string(body))}})
 		cmq.Records = append(cmq.Records, event.CMQRecord{CMQ: event.CMQMessage{
-			Type: "topic", TopicOwner: event.Number(uin), TopicName: o.topic, SubscriptionName: scflocal.DefaultFunctionName,
-			PublishTime: o.time.Format("2006-01-02T15:04:05.000Z"), MsgID: fmt.Sprintf("msg-%d", i+1), RequestID: sampleRequestID,
-			MsgBody: string(body), MsgTag: event.Tags{"onboarding"}}})
+			Type: raw("topic"), TopicOwner: jsontext.Value(scflocal.DefaultUin), TopicName: raw(o.topic), SubscriptionName: raw(scflocal.DefaultFunctionName),
+			PublishTime: raw(o.time.Format("2006-01-02T15:04:05.000Z")), MsgID: raw(fmt.Sprintf("msg-%d", i+1)), RequestID: raw(sampleRequestID),
+			MsgBody: raw(string(body)), MsgTag: raw([]string{"onboarding"})}})
 		bus.Events = append(bus.Events, event.CloudEvent{
-			SpecVersion: "1.0", ID: fmt.Sprintf("13a3f42d-7258-4ada-da6d-%012d", i+1), Type: "hr:DBAJoined", Source: "hr.onboarding",
-			Subject: "qcs::eb:" + scflocal.DefaultRegion + ":uin/" + scflocal.DefaultUin + ":eventbusid/eb-onboarding",
-			Time:    json.RawMessage(strconv.Quote(strconv.FormatInt(o.time.UnixMilli(), 10))), Region: scflocal.DefaultRegion,
-			DataContentType: "application/json;charset=utf-8", Data: body})
+			SpecVersion: raw("1.0"), ID: raw(fmt.Sprintf("13a3f42d-7258-4ada-da6d-%012d", i+1)), Type: raw("hr:DBAJoined"), Source: raw("hr.onboarding"),
+			Subject: raw("qcs::eb:" + scflocal.DefaultRegion + ":uin/" + scflocal.DefaultUin + ":eventbusid/eb-onboarding"),
+			Time:    raw(strconv.FormatInt(o.time.UnixMilli(), 10)), Region: raw(scflocal.DefaultRegion),
+			DataContentType: raw("application/json;charset=utf-8"), Data: body})
 	}
 	switch kind {
 	case "apigw", "function-url":
@@ -166,7 +167,7 @@ func (o eventFlags) event(kind string) (any, error) {
 func (o eventFlags) http(kind string, request any) (any, error) {
 	query := maps.Clone(o.query)
 	if query == nil {
-		query = event.QueryString{}
+		query = queryString{}
 	}
 	form := strings.HasPrefix(o.contentType, "application/x-www-form-urlencoded")
 	get := strings.EqualFold(o.method, "GET")
@@ -187,7 +188,7 @@ func (o eventFlags) http(kind string, request any) (any, error) {
 		b, _ := encode(request, "") // strings only: cannot fail
 		body = string(b)
 	}
-	headers := event.Headers{"accept": "*/*", "user-agent": "curl/8.5.0", "host": "1250000000-abcdefgh-gz.scf.tencentcs.com"}
+	headers := map[string]string{"accept": "*/*", "user-agent": "curl/8.5.0", "host": "1250000000-abcdefgh-gz.scf.tencentcs.com"}
 	if body != "" {
 		headers["content-length"], headers["content-type"] = strconv.Itoa(len(body)), o.contentType
 	}
@@ -196,17 +197,59 @@ func (o eventFlags) http(kind string, request any) (any, error) {
 	} else if o.base64 {
 		return nil, errors.New("--base64 applies to apigw only")
 	}
-	req := event.HTTPRequest{Method: o.method, Path: o.path, Headers: headers, Query: query, Body: body, IsBase64Encoded: o.base64}
+	req := httpRequest{Method: o.method, Path: o.path, Headers: headers, Query: query, Body: body, IsBase64Encoded: o.base64}
 	return httpEvent(kind == "apigw", req, sampleRequestID, "1.2.3.4"), nil
+}
+
+// httpRequest is an HTTP request as the gateways describe it.
+type httpRequest struct {
+	Method, Path, Body string
+	Headers            map[string]string // lower-case names
+	Query              queryString
+	IsBase64Encoded    bool
+}
+
+// queryString is a parsed query string: a key without "=" has no values.
+type queryString map[string][]string
+
+// MarshalJSON writes the gateways' form: a string for one value, a list for
+// several, true for a key without a value.
+func (q queryString) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(q))
+	for k, v := range q {
+		switch len(v) {
+		case 0:
+			m[k] = true
+		case 1:
+			m[k] = v[0]
+		default:
+			m[k] = v
+		}
+	}
+	return json.Marshal(m)
+}
+
+// rawQuery is the query string's member, absent when it is empty.
+func rawQuery(q queryString) jsontext.Value {
+	if len(q) == 0 {
+		return nil
+	}
+	return raw(q)
+}
+
+// raw is v as JSON, for the events' loosely typed members.
+func raw(v any) jsontext.Value {
+	b, _ := encode(v, "") // strings, numbers and maps of them: cannot fail
+	return b
 }
 
 // httpEvent is the event of an HTTP request: a Function URL's or, with apigw,
 // API Gateway's, which then carries the body base64-encoded when
 // r.IsBase64Encoded is set.
-func httpEvent(apigw bool, r event.HTTPRequest, requestID, sourceIP string) any {
+func httpEvent(apigw bool, r httpRequest, requestID, sourceIP string) any {
 	if !apigw {
 		r.Headers["x-scf-remote-addr"] = sourceIP
-		return event.FunctionURLEvent{Body: r.Body, Headers: r.Headers, HTTPMethod: r.Method, Path: r.Path, QueryString: r.Query}
+		return event.FunctionURLEvent{Body: r.Body, Headers: raw(r.Headers), HTTPMethod: r.Method, Path: r.Path, QueryString: rawQuery(r.Query)}
 	}
 	r.Headers["x-api-requestid"] = requestID
 	if r.IsBase64Encoded {
@@ -215,13 +258,13 @@ func httpEvent(apigw bool, r event.HTTPRequest, requestID, sourceIP string) any 
 	return event.APIGatewayEvent{
 		RequestContext: &event.APIGatewayRequestContext{ServiceID: "service-abcdefgh", Path: r.Path, HTTPMethod: r.Method,
 			RequestID: requestID, SourceIP: sourceIP, Stage: "release"},
-		Headers: r.Headers, Body: r.Body, IsBase64Encoded: event.FlexBool(r.IsBase64Encoded), Path: r.Path, QueryString: r.Query, HTTPMethod: r.Method,
+		Headers: raw(r.Headers), Body: r.Body, IsBase64Encoded: raw(r.IsBase64Encoded), Path: r.Path, QueryString: rawQuery(r.Query), HTTPMethod: r.Method,
 	}
 }
 
 // addQuery adds an entry to a query string as the gateways give it: a
 // repeated key gives a list, a key without "=" true.
-func addQuery(q event.QueryString, k, v string, hasValue bool) {
+func addQuery(q queryString, k, v string, hasValue bool) {
 	if q[k] == nil {
 		q[k] = []string{}
 	}

@@ -20,8 +20,8 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 
-	"github.com/scf-dbbrain/addusercontact/internal/contact"
-	"github.com/scf-dbbrain/addusercontact/internal/event"
+	"github.com/scf-dbbrain/addusercontact/internal/emulator"
+	"github.com/scf-dbbrain/addusercontact/internal/handler"
 	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
@@ -347,56 +347,44 @@ func TestGenerateEventShapes(t *testing.T) {
 	}
 }
 
-// Every generated event is read by the function's own decoder as the
-// trigger it names, carrying the contacts asked for.
+// Every generated event is read by the function's own handler as the
+// trigger it names, and registers the contacts asked for.
 func TestGeneratedEventsDecode(t *testing.T) {
 	for _, tc := range []struct {
 		args   []string
-		source event.Source
+		source handler.Source
 		names  []string
 	}{
-		{[]string{"apigw"}, event.APIGateway, []string{"John Smith"}},
-		{[]string{"apigw", "--base64", "--method", "GET"}, event.APIGateway, []string{"John Smith"}},
-		{[]string{"apigw", "--count", "2"}, event.APIGateway, []string{"John Smith 1", "John Smith 2"}},
-		{[]string{"function-url"}, event.FunctionURL, []string{"John Smith"}},
-		{[]string{"function-url", "--method", "GET", "--name", "张三"}, event.FunctionURL, []string{"张三"}},
-		{[]string{"function-url", "--content-type", "application/x-www-form-urlencoded"}, event.FunctionURL, []string{"John Smith"}},
-		{[]string{"timer"}, event.Timer, []string{"John Smith"}},
-		{[]string{"timer", "--count", "3"}, event.Timer, []string{"John Smith 1", "John Smith 2", "John Smith 3"}},
-		{[]string{"direct"}, event.Direct, []string{"John Smith"}},
-		{[]string{"ckafka", "--count", "3"}, event.CKafka, []string{"John Smith 1", "John Smith 2", "John Smith 3"}},
-		{[]string{"cmq", "--name", "Li Lei"}, event.CMQ, []string{"Li Lei"}},
-		{[]string{"eventbridge"}, event.EventBridge, []string{"John Smith"}},
-		{[]string{"eventbridge", "--batch"}, event.EventBridge, []string{"John Smith"}},
-		{[]string{"eventbridge", "--count", "2"}, event.EventBridge, []string{"John Smith 1", "John Smith 2"}},
+		{[]string{"apigw"}, handler.APIGateway, []string{"John Smith"}},
+		{[]string{"apigw", "--base64", "--method", "GET"}, handler.APIGateway, []string{"John Smith"}},
+		{[]string{"apigw", "--count", "2"}, handler.APIGateway, []string{"John Smith 1", "John Smith 2"}},
+		{[]string{"function-url"}, handler.FunctionURL, []string{"John Smith"}},
+		{[]string{"function-url", "--method", "GET", "--name", "张三"}, handler.FunctionURL, []string{"张三"}},
+		{[]string{"function-url", "--content-type", "application/x-www-form-urlencoded"}, handler.FunctionURL, []string{"John Smith"}},
+		{[]string{"timer"}, handler.Timer, []string{"John Smith"}},
+		{[]string{"timer", "--count", "3"}, handler.Timer, []string{"John Smith 1", "John Smith 2", "John Smith 3"}},
+		{[]string{"direct"}, handler.Direct, []string{"John Smith"}},
+		{[]string{"ckafka", "--count", "3"}, handler.CKafka, []string{"John Smith 1", "John Smith 2", "John Smith 3"}},
+		{[]string{"cmq", "--name", "Li Lei"}, handler.CMQ, []string{"Li Lei"}},
+		{[]string{"eventbridge"}, handler.EventBridge, []string{"John Smith"}},
+		{[]string{"eventbridge", "--batch"}, handler.EventBridge, []string{"John Smith"}},
+		{[]string{"eventbridge", "--count", "2"}, handler.EventBridge, []string{"John Smith 1", "John Smith 2"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			o := runCLI(t, nil, "", append([]string{"generate-event"}, tc.args...)...)
 			if o.code != 0 {
 				t.Fatalf("exit %d: %v\n%s", o.code, o.err, o.stderr)
 			}
-			ev, err := event.Decode([]byte(o.stdout))
-			if err != nil || ev.Source != tc.source {
-				t.Fatalf("Decode: source %s, err %v; want %s\n%s", ev.Source, err, tc.source, o.stdout)
-			}
-			requests := []contact.Params{ev.Request}
-			if tc.source.Records() {
-				requests = nil
-				for _, m := range ev.Messages {
-					if m.Err != nil {
-						t.Fatalf("%s: %v", m.Record, m.Err)
-					}
-					requests = append(requests, m.Params)
-				}
+			source, stored := invokeHandler(t, []byte(o.stdout))
+			if source != tc.source {
+				t.Errorf("read as %s, want %s\n%s", source, tc.source, o.stdout)
 			}
 			var names, emails []string
-			for _, p := range requests {
-				for _, c := range contactsOf(t, p) {
-					names, emails = append(names, c.Name), append(emails, c.ContactInfo)
-				}
+			for _, c := range stored {
+				names, emails = append(names, c.Name), append(emails, c.Mail)
 			}
 			if diff := cmp.Diff(tc.names, names); diff != "" {
-				t.Errorf("names (-want +got):\n%s", diff)
+				t.Errorf("registered names (-want +got):\n%s", diff)
 			}
 			if len(tc.names) > 1 && emails[1] != "test2@qq.com" {
 				t.Errorf("emails %v are not numbered", emails)
@@ -405,25 +393,37 @@ func TestGeneratedEventsDecode(t *testing.T) {
 	}
 }
 
-// contactsOf reads a request's contact, or its {"Contacts":[...]} batch.
-func contactsOf(t *testing.T, p contact.Params) []contact.Contact {
+// invokeHandler runs payload through the function's handler against an
+// emulator of its own, and returns the trigger the handler logged and the
+// contacts the emulator then holds, in order.
+func invokeHandler(t *testing.T, payload []byte) (handler.Source, []emulator.Contact) {
 	t.Helper()
-	if p.Has("Contacts") {
-		var batch struct{ Contacts []contact.Contact }
-		if err := p.Decode(&batch, "the batch"); err != nil {
-			t.Fatal(err)
-		}
-		return batch.Contacts
+	key := emulator.NewTemporaryKey("100000000001")
+	emu, err := emulator.Start(t.Context(), "127.0.0.1:0", emulator.Config{Keys: []emulator.Key{key}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var c contact.Contact
-	for name, dst := range map[string]*string{"Name": &c.Name, "ContactInfo": &c.ContactInfo, "Product": &c.Product} {
-		v, _, err := p.String(name)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		*dst = v
+	defer emu.Stop()
+	env := map[string]string{"DBBRAIN_ENDPOINT": emu.URL, "TENCENTCLOUD_SECRETID": key.SecretID,
+		"TENCENTCLOUD_SECRETKEY": key.SecretKey, "TENCENTCLOUD_SESSIONTOKEN": key.Token}
+	var logs bytes.Buffer
+	h, err := handler.New(handler.Deps{Getenv: func(k string) string { return env[k] }, Log: &logs})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return []contact.Contact{c}
+	defer h.Close()
+	if _, err := h.Invoke(t.Context(), payload); err != nil {
+		t.Fatalf("function error: %v", err)
+	}
+	var line struct{ Msg, Trigger string }
+	for l := range strings.Lines(logs.String()) {
+		if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "invocation" {
+			break
+		}
+	}
+	stored := emu.Server.Contacts() // registered concurrently: in name order
+	slices.SortFunc(stored, func(a, b emulator.Contact) int { return strings.Compare(a.Name, b.Name) })
+	return handler.Source(line.Trigger), stored
 }
 
 func TestGenerateEventRefuses(t *testing.T) {

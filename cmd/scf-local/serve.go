@@ -232,12 +232,12 @@ func (g *gateway) answer(r *http.Request) (int, map[string]string, []byte) {
 
 // event is the trigger's event for r.
 func (g *gateway) event(r *http.Request, body []byte, id string) any {
-	headers := event.Headers{"host": r.Host}
+	headers := map[string]string{"host": r.Host}
 	for k, v := range r.Header {
 		headers[strings.ToLower(k)] = strings.Join(v, ", ")
 	}
 	remote, _, _ := net.SplitHostPort(r.RemoteAddr)
-	query := event.QueryString{}
+	query := queryString{}
 	unescape := func(s string) string { // an undecodable escape is kept as sent
 		if u, err := url.QueryUnescape(s); err == nil {
 			return u
@@ -251,7 +251,7 @@ func (g *gateway) event(r *http.Request, body []byte, id string) any {
 	}
 	// JSON text cannot carry a body that is not UTF-8: API Gateway then
 	// base64-encodes it.
-	req := event.HTTPRequest{Method: r.Method, Path: r.URL.Path, Headers: headers, Query: query, Body: string(body), IsBase64Encoded: !utf8.Valid(body)}
+	req := httpRequest{Method: r.Method, Path: r.URL.Path, Headers: headers, Query: query, Body: string(body), IsBase64Encoded: !utf8.Valid(body)}
 	return httpEvent(g.apigw, req, id, remote)
 }
 

@@ -115,14 +115,16 @@ func TestServeFunctionURL(t *testing.T) {
 	if ev.HTTPMethod != "POST" || ev.Path != "/contacts" || ev.Body != body {
 		t.Errorf("event %s %s %q", ev.HTTPMethod, ev.Path, ev.Body)
 	}
-	if diff := cmp.Diff(event.QueryString{"a": {"1"}, "b": {"x", "y"}, "flag": {}, "e": {"张"}}, ev.QueryString); diff != "" {
+	var query map[string]any
+	var h map[string]string
+	if err := json.Unmarshal(ev.QueryString, &query); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]any{"a": "1", "b": []any{"x", "y"}, "flag": true, "e": "张"}, query); diff != "" {
 		t.Errorf("queryString (-want +got):\n%s", diff)
 	}
-	if h := ev.Headers; h["x-custom"] != "v1, v2" || h["x-scf-remote-addr"] != "127.0.0.1" || !strings.HasPrefix(h["host"], "127.0.0.1:") {
-		t.Errorf("headers %v", h)
-	}
-	if decoded, err := event.Decode([]byte(r.body)); decoded.Source != event.FunctionURL {
-		t.Errorf("the function reads the event as %s (%v)", decoded.Source, err)
+	if err := json.Unmarshal(ev.Headers, &h); err != nil || h["x-custom"] != "v1, v2" || h["x-scf-remote-addr"] != "127.0.0.1" || !strings.HasPrefix(h["host"], "127.0.0.1:") {
+		t.Errorf("headers %v (%v)", h, err)
 	}
 	if g := s.do(t, "GET", "/?Name=John+Smith", "", nil); g.status != 200 || !strings.Contains(g.body, `"queryString":{"Name":"John Smith"}`) {
 		t.Errorf("GET: %d %s", g.status, g.body)
@@ -139,11 +141,8 @@ func TestServeAPIGateway(t *testing.T) {
 	if ev.RequestContext == nil || ev.RequestContext.HTTPMethod != "POST" || ev.RequestContext.SourceIP != "127.0.0.1" || ev.RequestContext.RequestID == "" {
 		t.Errorf("requestContext %+v", ev.RequestContext)
 	}
-	if !ev.IsBase64Encoded || ev.Body != "//4=" {
-		t.Errorf("a body that is not UTF-8 arrives as %q, isBase64Encoded %v", ev.Body, ev.IsBase64Encoded)
-	}
-	if decoded, err := event.Decode([]byte(r.body)); decoded.Source != event.APIGateway {
-		t.Errorf("the function reads the event as %s (%v)", decoded.Source, err)
+	if string(ev.IsBase64Encoded) != "true" || ev.Body != "//4=" {
+		t.Errorf("a body that is not UTF-8 arrives as %q, isBase64Encoded %s", ev.Body, ev.IsBase64Encoded)
 	}
 }
 

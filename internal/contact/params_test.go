@@ -310,6 +310,9 @@ func TestUnmarshalPlainWords(t *testing.T) {
 		In inner             `json:"in"`
 		P  *inner            `json:"p"`
 		M  map[string]string `json:"m"`
+		I  int               `json:"i"`
+		F  float64           `json:"f"`
+		U  uint8             `json:"u"`
 	}
 	for in, want := range map[string]string{
 		`{"s":1}`:                 "the test event is malformed: s must hold a string, not a number",
@@ -321,6 +324,9 @@ func TestUnmarshalPlainWords(t *testing.T) {
 		`{"in":{"n":true}}`:       "the test event is malformed: in.n must hold a number, not a boolean",
 		`{"p":"x"}`:               "the test event is malformed: p must hold an object, not a string",
 		`{"m":{"k":null,"j":{}}}`: "the test event is malformed: m.j must hold a string, not an object",
+		`{"i":"1"}`:               "the test event is malformed: i must hold a number, not a string",
+		`{"f":[1]}`:               "the test event is malformed: f must hold a number, not a list",
+		`{"u":true}`:              "the test event is malformed: u must hold a number, not a boolean",
 	} {
 		var v typed
 		err := Unmarshal([]byte(in), &v, "the test event")

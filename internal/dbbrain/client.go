@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"strings"
-	"sync/atomic"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
@@ -18,112 +17,91 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/redact"
 )
 
-// requestClient tags our calls in DBbrain's logs.
-const requestClient = "scf-addusercontact"
-
 // ErrMaybeApplied marks a failure that happened after the request was
 // written: DBbrain may have applied it even though no answer arrived.
 var ErrMaybeApplied = errors.New("the request was sent; DBbrain may have applied it")
 
-// Client calls DBbrain in one region, through the SDK's common client: it
-// needs only the small common module (signing, transport, errors) and no
+// Client calls DBbrain in one region through the SDK's common client: it
+// needs only the small common module (signing, transport, errors), not the
 // per-product module, whose generated types for two actions would be most of
 // the binary's SDK code. Each call builds an SDK client for the invocation's
-// credential (they change between invocations) on one shared transport (so
-// connections survive between invocations). The SDK's own retries stay off:
-// they ignore the context and resend the same signed request; retrying is the
-// registrar's job.
+// credential (it changes between invocations) on one shared transport (so
+// connections outlive invocations). The SDK's own retries stay off: they
+// ignore the context and resend the same signed request.
 type Client struct {
 	region    string
 	endpoint  Endpoint
 	transport http.RoundTripper
 }
 
-// NewClient returns a Client. transport is shared by all calls; see
-// NewTransport.
+// NewClient returns a Client; transport is shared by all calls (NewTransport).
 func NewClient(region string, endpoint Endpoint, transport http.RoundTripper) *Client {
 	return &Client{region: region, endpoint: endpoint, transport: envelopeCheck{next: transport}}
 }
 
 // Contact is a contact as DescribeAllUserContact lists it.
 type Contact struct {
-	ID   int64  `json:"Id"`   // The contact's id.
-	Name string `json:"Name"` // The contact's name.
-	Mail string `json:"Mail"` // The contact's email address.
-	// RequestID is the RequestId of the answer that listed the contact.
-	RequestID string `json:"-"`
+	ID        int64  `json:"Id"`   // The contact's id.
+	Name      string `json:"Name"` // The contact's name.
+	Mail      string `json:"Mail"` // The contact's email address.
+	RequestID string `json:"-"`    // The RequestId of the answer that listed it.
 }
 
 // AddResult is AddUserContact's answer.
 type AddResult struct {
-	ID        int64  // The new contact's id.
-	RequestID string // DBbrain's RequestId.
+	ID        int64  `json:"Id"`        // The new contact's id.
+	RequestID string `json:"RequestId"` // DBbrain's RequestId.
 }
 
-type addResponse struct {
+// DescribeResult is DescribeAllUserContact's answer.
+type DescribeResult struct {
+	TotalCount int64     `json:"TotalCount"` // How many contacts matched.
+	Contacts   []Contact `json:"Contacts"`   // The matching contacts.
+	RequestID  string    `json:"RequestId"`  // DBbrain's RequestId.
+}
+
+// answer is the SDK's form of a response: T under "Response".
+type answer[T any] struct {
 	*tchttp.BaseResponse
-	Response *struct {
-		ID        *int64  `json:"Id"`
-		RequestID *string `json:"RequestId"`
-	} `json:"Response"`
+	Response *T `json:"Response"`
 }
 
 // AddUserContact registers a contact. Errors are *apierror.Error carrying
 // DBbrain's code, message and RequestId when DBbrain answered.
 func (c *Client) AddUserContact(ctx context.Context, cred common.CredentialIface, name, email, product string) (AddResult, error) {
-	resp := &addResponse{BaseResponse: &tchttp.BaseResponse{}}
-	err := c.send(ctx, cred, ActionAddUserContact, map[string]any{"Name": name, "ContactInfo": email, "Product": product}, resp)
-	if err != nil {
+	var a answer[struct {
+		ID *int64 `json:"Id"`
+		AddResult
+	}]
+	if err := c.send(ctx, cred, ActionAddUserContact, map[string]any{"Name": name, "ContactInfo": email, "Product": product}, &a); err != nil {
 		return AddResult{}, err
 	}
-	if resp.Response == nil || resp.Response.ID == nil {
+	if a.Response == nil || a.Response.ID == nil {
 		return AddResult{}, apierror.Wrap(apierror.Setup, apierror.ParseJSONError, ErrMaybeApplied, "DBbrain's AddUserContact answer has no Id")
 	}
-	return AddResult{ID: *resp.Response.ID, RequestID: deref(resp.Response.RequestID)}, nil
-}
-
-// DescribeResult is DescribeAllUserContact's answer.
-type DescribeResult struct {
-	TotalCount int64     // How many contacts matched.
-	Contacts   []Contact // The matching contacts.
-	RequestID  string    // DBbrain's RequestId.
-}
-
-type describeResponse struct {
-	*tchttp.BaseResponse
-	Response *struct {
-		TotalCount *int64    `json:"TotalCount"`
-		Contacts   []Contact `json:"Contacts"`
-		RequestID  *string   `json:"RequestId"`
-	} `json:"Response"`
+	return AddResult{ID: *a.Response.ID, RequestID: a.Response.RequestID}, nil
 }
 
 // DescribeAllUserContact lists the contacts whose names contain any of names
 // (DBbrain matches names as substrings; compare exactly on your side).
 func (c *Client) DescribeAllUserContact(ctx context.Context, cred common.CredentialIface, names []string) (DescribeResult, error) {
-	resp := &describeResponse{BaseResponse: &tchttp.BaseResponse{}}
+	var a answer[DescribeResult]
 	p := map[string]any{"Product": Product}
 	if len(names) > 0 {
 		p["Names"] = names
 	}
-	if err := c.send(ctx, cred, ActionDescribeAllUserContact, p, resp); err != nil {
+	if err := c.send(ctx, cred, ActionDescribeAllUserContact, p, &a); err != nil {
 		return DescribeResult{}, err
 	}
-	if resp.Response == nil {
+	if a.Response == nil {
 		return DescribeResult{}, apierror.E(apierror.Setup, apierror.ParseJSONError, "DBbrain's DescribeAllUserContact answer has no Response")
 	}
-	out := DescribeResult{Contacts: resp.Response.Contacts, RequestID: deref(resp.Response.RequestID)}
-	if resp.Response.TotalCount != nil {
-		out.TotalCount = *resp.Response.TotalCount
-	}
-	return out, nil
+	return *a.Response, nil
 }
 
 func (c *Client) send(ctx context.Context, cred common.CredentialIface, action string, p map[string]any, resp tchttp.Response) error {
 	prof := profile.NewClientProfile()
-	prof.HttpProfile.Endpoint = c.endpoint.Host
-	prof.HttpProfile.Scheme = c.endpoint.Scheme
-	prof.HttpProfile.ReqMethod = http.MethodPost
+	prof.HttpProfile.Endpoint, prof.HttpProfile.Scheme, prof.HttpProfile.ReqMethod = c.endpoint.Host, c.endpoint.Scheme, http.MethodPost
 	// No client timeout: the context carries the invocation's deadline, and
 	// an http.Client timeout around a wrapped transport would keep a timer
 	// and a goroutine per request alive until it fired.
@@ -131,36 +109,27 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 	prof.Language = "en-US"
 	prof.DisableRegionBreaker = true // it would fail over to another region's host
 	client := common.NewCommonClient(cred, c.region, prof).WithHttpTransport(c.transport)
-	client.WithRequestClient(requestClient)
-
+	client.WithRequestClient("scf-addusercontact") // tags our calls in DBbrain's logs
 	req := tchttp.NewCommonRequest(Service, Version, action)
 	if err := req.SetActionParameters(p); err != nil {
 		return apierror.Wrap(apierror.Setup, apierror.InternalError, err, "building the %s request failed", action)
 	}
-	var written atomic.Bool
 	state := &callState{}
-	ctx = context.WithValue(ctx, callStateKey{}, state)
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) {
-			if info.Err == nil {
-				written.Store(true)
-			}
-		},
-	})
-	req.SetContext(ctx)
+	req.SetContext(httptrace.WithClientTrace(context.WithValue(ctx, callStateKey{}, state), &httptrace.ClientTrace{
+		WroteRequest: func(info httptrace.WroteRequestInfo) { state.wrote(info.Err) },
+	}))
 	if err := client.Send(req, resp); err != nil {
-		return translate(ctx, action, c.endpoint, err, written.Load(), state.readError())
+		written, readErr := state.get()
+		return translate(ctx, action, c.endpoint, err, written, readErr)
 	}
 	return nil
 }
 
-// translate turns an SDK error into an *apierror.Error, with its kind set
-// here, where the answer is understood: DBbrain's own codes pass through and
-// are classified by kindOf; client-side failures get a ClientError code,
-// except a bare 5xx, which means the same as DBbrain's ServiceUnavailable.
-//
-// The answer may have been applied whenever the failure came after the
-// request was written; such errors carry ErrMaybeApplied.
+// translate turns an SDK error into an *apierror.Error, its kind set here,
+// where the answer is understood: DBbrain's own codes pass through,
+// classified by kindOf; failures on our side get a ClientError code, but a
+// bare 5xx, which means what DBbrain's ServiceUnavailable does. A failure
+// after the request was written carries ErrMaybeApplied.
 func translate(ctx context.Context, action string, ep Endpoint, err error, written bool, readErr error) error {
 	var cause error = err
 	var sdk *tcerr.TencentCloudSDKError
@@ -169,13 +138,10 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 		case "ClientError.NetworkError":
 			cause = sdk.Unwrap()
 		case "ClientError.ParseJsonError", "ClientError.IOError", "ClientError.HttpStatusCodeError":
-			if readErr == nil && ctx.Err() == nil {
-				// Not DBbrain's answer: the endpoint, or a proxy before it.
+			if readErr == nil && ctx.Err() == nil { // not DBbrain's answer: the endpoint, or a proxy before it
 				return apierror.Wrap(apierror.Setup, apierror.ParseJSONError, maybeApplied(err, true), "DBbrain's %s answer could not be read: %s", action, apierror.Clip(strings.TrimSpace(sdk.Message), maxBodyExcerpt))
 			}
-			// The answer broke off: a network failure or the deadline,
-			// not a malformed answer.
-			cause = errors.Join(readErr, ctx.Err())
+			cause = errors.Join(readErr, ctx.Err()) // the answer broke off: the network or the deadline
 		default:
 			if sdk.RequestId != "" || !strings.HasPrefix(sdk.Code, "ClientError") {
 				return &apierror.Error{Kind: kindOf(sdk.Code), Code: sdk.Code, Message: sdk.Message, RequestID: sdk.RequestId, Err: err}
@@ -196,13 +162,13 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 	case errors.Is(cause, context.Canceled) || ctx.Err() != nil:
 		return apierror.Wrap(apierror.Transient, apierror.DeadlineExceeded, maybeApplied(err, written), "the invocation was cancelled while calling %s", action)
 	}
-	return apierror.Wrap(apierror.Transient, apierror.NetworkError, maybeApplied(err, written), "calling %s at %s failed: %s", action, ep.URL(), redact.URLsIn(fmt.Sprint(cause)))
+	return apierror.Wrap(apierror.Transient, apierror.NetworkError, maybeApplied(err, written), "calling %s at %s failed: %s", action, redact.URLsIn(ep.URL()), redact.URLsIn(fmt.Sprint(cause)))
 }
 
-// kindOf says what an answered code means, by family; the README's table
-// "What DBbrain answers" is this switch. The API page documents the codes
-// but not their causes, so where it is silent the kind is the one that
-// neither stalls a record trigger for ever nor drops a contact unreported.
+// kindOf says what an answered code means, by family; the README's table of
+// codes is this switch. The API page documents codes, not their causes, so
+// where it is silent the kind is the one that neither stalls a record
+// trigger for ever nor drops a contact unreported.
 func kindOf(code string) apierror.Kind {
 	switch apierror.Family(code) {
 	case "RequestLimitExceeded":
@@ -223,11 +189,4 @@ func maybeApplied(err error, written bool) error {
 		return fmt.Errorf("%w: %w", ErrMaybeApplied, err)
 	}
 	return err
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -3,6 +3,7 @@ package dbbrain_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -61,6 +62,7 @@ func ctx(t *testing.T) context.Context {
 // The SDK's real TC3 signing, with the role's session token, verified by
 // the emulator.
 func TestSignedCallsVerify(t *testing.T) {
+	t.Parallel()
 	emu, c := newEmulator(t, emulator.Faults{})
 	res, err := c.AddUserContact(ctx(t), cred(roleKey), "张三", "zhangsan@example.com", dbbrain.Product)
 	if err != nil {
@@ -85,25 +87,28 @@ func TestSignedCallsVerify(t *testing.T) {
 }
 
 func TestUpstreamErrorsKeepCodeMessageAndRequestID(t *testing.T) {
+	t.Parallel()
 	_, c := newEmulator(t, emulator.Faults{})
 	for name, tc := range map[string]struct {
 		cred common.CredentialIface
 		code string
+		kind apierror.Kind
 	}{
-		"no token":      {common.NewCredential(roleKey.SecretID, roleKey.SecretKey), "AuthFailure.TokenFailure"},
-		"wrong key":     {common.NewTokenCredential(roleKey.SecretID, "wrong", roleKey.Token), "AuthFailure.SignatureFailure"},
-		"unknown id":    {common.NewTokenCredential("AKIDunknown", "k", "t"), "AuthFailure.SecretIdNotFound"},
-		"wrong product": {cred(roleKey), "InvalidParameterValue"},
+		"no token":      {common.NewCredential(roleKey.SecretID, roleKey.SecretKey), "AuthFailure.TokenFailure", apierror.Setup},
+		"wrong key":     {common.NewTokenCredential(roleKey.SecretID, "wrong", roleKey.Token), "AuthFailure.SignatureFailure", apierror.Setup},
+		"unknown id":    {common.NewTokenCredential("AKIDunknown", "k", "t"), "AuthFailure.SecretIdNotFound", apierror.Setup},
+		"wrong product": {cred(roleKey), "InvalidParameterValue", apierror.Invalid},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			product := "mysql"
 			if name == "wrong product" {
 				product = "redis"
 			}
 			_, err := c.AddUserContact(ctx(t), tc.cred, "John Smith", "test@qq.com", product)
 			e := apierror.From(err)
-			if e.Code != tc.code || e.RequestID == "" || e.Message == "" {
-				t.Errorf("got %#v", e)
+			if e.Code != tc.code || e.Kind != tc.kind || e.RequestID == "" || e.Message == "" {
+				t.Errorf("got %#v, want kind %d %s", e, tc.kind, tc.code)
 			}
 			if errors.Is(err, dbbrain.ErrMaybeApplied) {
 				t.Error("an answered error marked as maybe applied")
@@ -113,6 +118,7 @@ func TestUpstreamErrorsKeepCodeMessageAndRequestID(t *testing.T) {
 }
 
 func TestFaultTranslation(t *testing.T) {
+	t.Parallel()
 	for name, tc := range map[string]struct {
 		faults       emulator.Faults
 		code         string
@@ -123,6 +129,7 @@ func TestFaultTranslation(t *testing.T) {
 		"dropped":        {emulator.Faults{Drop: 1}, apierror.NetworkError, true},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			_, c := newEmulator(t, tc.faults)
 			_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
 			if got := apierror.CodeOf(err); got != tc.code {
@@ -131,24 +138,34 @@ func TestFaultTranslation(t *testing.T) {
 			if got := errors.Is(err, dbbrain.ErrMaybeApplied); got != tc.maybeApplied {
 				t.Errorf("maybe applied = %v", got)
 			}
-			if !apierror.Retryable(tc.code) {
-				t.Errorf("%s not retryable", tc.code)
+			if k := apierror.KindOf(err); k != apierror.Transient || !k.Retryable() {
+				t.Errorf("%s: kind %d, want Transient", tc.code, k)
 			}
 		})
 	}
 }
 
 func TestDeadline(t *testing.T) {
+	t.Parallel()
 	_, c := newEmulator(t, emulator.Faults{Latency: 3 * time.Second})
 	cctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	_, err := c.AddUserContact(cctx, cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
-	if apierror.CodeOf(err) != apierror.DeadlineExceeded || !errors.Is(err, dbbrain.ErrMaybeApplied) {
-		t.Fatalf("got %v", err)
+	if apierror.CodeOf(err) != apierror.DeadlineExceeded || apierror.KindOf(err) != apierror.Transient || !errors.Is(err, dbbrain.ErrMaybeApplied) {
+		t.Fatalf("got %v (kind %d)", err, apierror.KindOf(err))
+	}
+
+	// A call cancelled with its invocation says so, with the same code.
+	cancelled, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	_, err = c.AddUserContact(cancelled, cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
+	if e := apierror.From(err); e.Code != apierror.DeadlineExceeded || e.Kind != apierror.Transient || !strings.Contains(e.Message, "cancelled") {
+		t.Fatalf("cancelled: %v", err)
 	}
 }
 
 func TestConnectionRefusedWasNotSent(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +176,7 @@ func TestConnectionRefusedWasNotSent(t *testing.T) {
 	tr := dbbrain.NewTransport(2)
 	defer tr.CloseIdleConnections()
 	_, err = dbbrain.NewClient("ap-guangzhou", ep, tr).AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
-	if apierror.CodeOf(err) != apierror.NetworkError || errors.Is(err, dbbrain.ErrMaybeApplied) {
+	if apierror.CodeOf(err) != apierror.NetworkError || apierror.KindOf(err) != apierror.Transient || errors.Is(err, dbbrain.ErrMaybeApplied) {
 		t.Fatalf("got %v", err)
 	}
 	if !strings.Contains(err.Error(), addr) {
@@ -167,21 +184,74 @@ func TestConnectionRefusedWasNotSent(t *testing.T) {
 	}
 }
 
+// closedAddr returns a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// An endpoint's password is never quoted: ResolveEndpoint refuses a URL
+// with one, masking it, and a network failure's message masks any URL it
+// quotes, the endpoint's included.
+func TestEndpointPasswordNeverShown(t *testing.T) {
+	t.Parallel()
+	addr := closedAddr(t)
+	for _, override := range []string{
+		"http://user:secret@" + addr,
+		"http://user:secret@" + addr + "/path",
+		"https://user:secret@" + addr + "/?q=1",
+		"ftp://user:secret@" + addr,
+		"http://user:secret@[::1",
+		"http://user:secret@" + addr + "/%zz",
+	} {
+		_, err := dbbrain.ResolveEndpoint("ap-guangzhou", override)
+		if err == nil || strings.Contains(err.Error(), "secret") || !strings.Contains(err.Error(), "user:xxxxx@") {
+			t.Errorf("ResolveEndpoint(%q) = %v", override, err)
+		}
+	}
+
+	tr := dbbrain.NewTransport(2)
+	defer tr.CloseIdleConnections()
+	c := dbbrain.NewClient("ap-guangzhou", dbbrain.Endpoint{Scheme: "HTTP", Host: "user:secret@" + addr}, tr)
+	_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
+	if apierror.CodeOf(err) != apierror.NetworkError {
+		t.Fatalf("got %v", err)
+	}
+	if msg := fmt.Sprintf("%v %+v", err, apierror.From(err)); strings.Contains(msg, "secret") || !strings.Contains(msg, addr) {
+		t.Errorf("network failure: %s", msg)
+	}
+}
+
 func TestNonEnvelopeAnswers(t *testing.T) {
+	t.Parallel()
 	for name, tc := range map[string]struct {
 		status int
 		body   string
 		code   string
+		kind   apierror.Kind
+		maybe  bool // the error carries ErrMaybeApplied
 	}{
-		"garbage 200":         {200, "<html>hello</html>", apierror.ParseJSONError},
-		"200 without Id":      {200, `{"Response":{"RequestId":"x"}}`, apierror.ParseJSONError},
-		"404 text":            {404, "not found", apierror.HTTPStatusCodeError},
-		"502 html":            {502, "<html>bad gateway</html>", apierror.ServiceUnavailable},
-		"429 text":            {429, "slow down", apierror.RequestLimitExceeded},
-		"500 with envelope":   {500, `{"Response":{"Error":{"Code":"InternalError.DBError","Message":"db"},"RequestId":"r-9"}}`, "InternalError.DBError"},
-		"envelope error code": {200, `{"Response":{"Error":{"Code":"RequestLimitExceeded.UinLimitExceeded","Message":"slow"},"RequestId":"r-1"}}`, "RequestLimitExceeded.UinLimitExceeded"},
+		"garbage 200":         {200, "<html>hello</html>", apierror.ParseJSONError, apierror.Setup, true},
+		"200 without Id":      {200, `{"Response":{"RequestId":"x"}}`, apierror.ParseJSONError, apierror.Setup, true},
+		"404 text":            {404, "not found", apierror.HTTPStatusCodeError, apierror.Setup, false},
+		"403 proxy":           {403, "<html>forbidden</html>", apierror.HTTPStatusCodeError, apierror.Setup, false},
+		"502 html":            {502, "<html>bad gateway</html>", apierror.ServiceUnavailable, apierror.Transient, true},
+		"503 empty":           {503, "", apierror.ServiceUnavailable, apierror.Transient, true},
+		"429 text":            {429, "slow down", apierror.RequestLimitExceeded, apierror.Throttled, false},
+		"500 with envelope":   {500, `{"Response":{"Error":{"Code":"InternalError.DBError","Message":"db"},"RequestId":"r-9"}}`, "InternalError.DBError", apierror.Transient, false},
+		"envelope error code": {200, `{"Response":{"Error":{"Code":"RequestLimitExceeded.UinLimitExceeded","Message":"slow"},"RequestId":"r-1"}}`, "RequestLimitExceeded.UinLimitExceeded", apierror.Throttled, false},
+		"envelope auth":       {200, `{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"expired"},"RequestId":"r-2"}}`, "AuthFailure.SignatureExpire", apierror.Setup, false},
+		"envelope refusal":    {200, `{"Response":{"Error":{"Code":"FailedOperation","Message":"exists"},"RequestId":"r-3"}}`, apierror.FailedOperation, apierror.Invalid, false},
+		"envelope unknown":    {400, `{"Response":{"Error":{"Code":"BrandNewCode.Sub","Message":"?"},"RequestId":"r-4"}}`, "BrandNewCode.Sub", apierror.Invalid, false},
 	} {
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.WriteHeader(tc.status)
 				_, _ = w.Write([]byte(tc.body))
@@ -190,11 +260,21 @@ func TestNonEnvelopeAnswers(t *testing.T) {
 			if got := apierror.CodeOf(err); got != tc.code {
 				t.Errorf("code %s, want %s (%v)", got, tc.code, err)
 			}
+			if got := apierror.KindOf(err); got != tc.kind {
+				t.Errorf("kind %d, want %d (%v)", got, tc.kind, err)
+			}
+			if got := errors.Is(err, dbbrain.ErrMaybeApplied); got != tc.maybe {
+				t.Errorf("maybe applied = %v, want %v", got, tc.maybe)
+			}
+			if e := apierror.From(err); strings.HasPrefix(tc.body, `{"Response":{"Error"`) && e.RequestID == "" {
+				t.Errorf("an answered error lost its RequestId: %#v", e)
+			}
 		})
 	}
 }
 
 func TestResolveEndpoint(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ region, override, want string }{
 		{"ap-guangzhou", "", "https://dbbrain.tencentcloudapi.com"},
 		{"ap-shanghai-fsi", "", "https://dbbrain.ap-shanghai-fsi.tencentcloudapi.com"},
@@ -218,6 +298,7 @@ func TestResolveEndpoint(t *testing.T) {
 // retryable and possibly applied, not an unreadable answer; and its
 // connection is released (goleak checks the package).
 func TestAnswerBrokenOffMidBody(t *testing.T) {
+	t.Parallel()
 	cut := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "1000")
 		w.WriteHeader(200)
@@ -230,7 +311,7 @@ func TestAnswerBrokenOffMidBody(t *testing.T) {
 	})
 	c := serve(t, cut)
 	_, err := c.AddUserContact(ctx(t), cred(roleKey), "John Smith", "test@qq.com", dbbrain.Product)
-	if apierror.CodeOf(err) != apierror.NetworkError || !errors.Is(err, dbbrain.ErrMaybeApplied) {
+	if apierror.CodeOf(err) != apierror.NetworkError || apierror.KindOf(err) != apierror.Transient || !errors.Is(err, dbbrain.ErrMaybeApplied) {
 		t.Fatalf("broken-off answer: %v", err)
 	}
 

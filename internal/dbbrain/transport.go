@@ -26,9 +26,8 @@ func (e *StatusError) Error() string {
 }
 
 // NewTransport returns the HTTP transport shared by every call of a process,
-// so that a warm instance reuses its connections. maxIdle bounds the idle
-// connections kept between calls; the number in use is bounded by the
-// call concurrency, which may change between invocations.
+// so that a warm instance reuses its connections; maxIdle bounds the idle
+// ones kept between calls.
 func NewTransport(maxIdle int) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = maxIdle
@@ -37,16 +36,16 @@ func NewTransport(maxIdle int) *http.Transport {
 	return t
 }
 
-// envelopeCheck turns non-envelope answers into a *StatusError.
+// Bounds on what is read of an answer that is not an envelope, and quoted
+// of it: enough to recognise a proxy's error page, too little to flood a log.
+const (
+	maxErrorBody   = 64 << 10
+	maxBodyExcerpt = 200
+)
+
+// envelopeCheck turns answers that are not API envelopes into a
+// *StatusError, and watches a 200 answer's body as the SDK reads it.
 type envelopeCheck struct{ next http.RoundTripper }
-
-// maxErrorBody bounds how much of a non-200 answer is read.
-const maxErrorBody = 64 << 10
-
-// maxBodyExcerpt bounds how much of an answer that is not an envelope a
-// message quotes: enough to recognise a proxy's error page, too little to
-// flood a log.
-const maxBodyExcerpt = 200
 
 // RoundTrip sends req and vets the answer.
 func (c envelopeCheck) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -62,51 +61,42 @@ func (c envelopeCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
-	if rerr == nil && isEnvelope(body) {
-		// A Tencent error envelope with a non-200 status: let the SDK read
-		// its code.
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		resp.StatusCode = http.StatusOK
+	var v struct {
+		Response *struct{ Error *struct{ Code string } }
+	}
+	if rerr == nil && json.Unmarshal(body, &v) == nil && v.Response != nil && v.Response.Error != nil && v.Response.Error.Code != "" {
+		// A Tencent error envelope with another status: the SDK reads its code.
+		resp.Body, resp.StatusCode = io.NopCloser(bytes.NewReader(body)), http.StatusOK
 		return resp, nil
 	}
 	return nil, &StatusError{StatusCode: resp.StatusCode, Body: apierror.Clip(string(bytes.TrimSpace(body)), maxBodyExcerpt)}
 }
 
-func isEnvelope(body []byte) bool {
-	var v struct {
-		Response *struct {
-			Error *struct{ Code string } `json:"Error"`
-		} `json:"Response"`
-	}
-	return json.Unmarshal(body, &v) == nil && v.Response != nil && v.Response.Error != nil && v.Response.Error.Code != ""
-}
-
-// callState records, for one call, what the SDK's error would hide: the SDK
-// reports a body that broke off mid-read as a JSON parse error, without its
-// cause, and then does not close it.
+// callState records for one call what the SDK's error hides: whether the
+// request was written, and why a body broke off mid-read (the SDK reports
+// that as a JSON parse error, without its cause, and does not close it).
 type callState struct {
 	mu      sync.Mutex
+	written bool
 	readErr error
 }
 
 type callStateKey struct{}
 
-func (s *callState) setReadErr(err error) {
+func (s *callState) wrote(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.readErr == nil {
-		s.readErr = err
-	}
+	s.written = s.written || err == nil
 }
 
-func (s *callState) readError() error {
+func (s *callState) get() (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.readErr
+	return s.written, s.readErr
 }
 
-// watchedBody records a failed read and closes the body at once, so that the
-// connection is released even though the SDK never closes it on that path.
+// watchedBody records a failed read and closes the body at once, so that
+// the connection is released even on the SDK's path that never closes it.
 type watchedBody struct {
 	io.ReadCloser
 	state *callState
@@ -116,8 +106,17 @@ type watchedBody struct {
 func (b *watchedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
-		b.state.setReadErr(err)
+		b.state.mu.Lock()
+		b.state.readErr = cmpErr(b.state.readErr, err)
+		b.state.mu.Unlock()
 		_ = b.ReadCloser.Close()
 	}
 	return n, err
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }

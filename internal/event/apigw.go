@@ -6,17 +6,17 @@ import "github.com/go-json-experiment/json/jsontext"
 // stopped new API Gateway triggers on 2024-07-01, but existing deployments
 // and Kong-based cloud-native gateways still send this shape.
 type APIGatewayEvent struct {
-	RequestContext        *APIGatewayRequestContext `json:"requestContext,omitempty"`        // Present only on API Gateway events.
-	Headers               jsontext.Value            `json:"headers,omitempty"`               // Names in any case; a value is a string, or a list when repeated.
-	Body                  string                    `json:"body"`                            // The raw body.
-	IsBase64Encoded       jsontext.Value            `json:"isBase64Encoded,omitempty"`       // true or false, or the strings "true" and "false".
-	PathParameters        map[string]any            `json:"pathParameters,omitempty"`        // Unused.
-	QueryStringParameters jsontext.Value            `json:"queryStringParameters,omitempty"` // The older query string map.
-	HeaderParameters      map[string]any            `json:"headerParameters,omitempty"`      // Unused.
-	StageVariables        map[string]any            `json:"stageVariables,omitempty"`        // Unused.
-	Path                  string                    `json:"path"`                            // The request path.
-	QueryString           jsontext.Value            `json:"queryString,omitempty"`           // The parsed query string: a value is a string, a list (repeated key) or true (no value).
-	HTTPMethod            string                    `json:"httpMethod"`                      // The request method.
+	RequestContext        *APIGatewayRequestContext `json:"requestContext,omitzero"`        // Present only on API Gateway events.
+	Headers               jsontext.Value            `json:"headers,omitzero"`               // Names in any case; a value is a string, or a list when repeated.
+	Body                  string                    `json:"body"`                           // The raw body.
+	IsBase64Encoded       jsontext.Value            `json:"isBase64Encoded,omitzero"`       // true or false, or the strings "true" and "false".
+	PathParameters        map[string]any            `json:"pathParameters,omitzero"`        // Unused.
+	QueryStringParameters jsontext.Value            `json:"queryStringParameters,omitzero"` // The older query string map.
+	HeaderParameters      map[string]any            `json:"headerParameters,omitzero"`      // Unused.
+	StageVariables        map[string]any            `json:"stageVariables,omitzero"`        // Unused.
+	Path                  string                    `json:"path"`                           // The request path.
+	QueryString           jsontext.Value            `json:"queryString,omitzero"`           // The parsed query string: a value is a string, a list (repeated key) or true (no value).
+	HTTPMethod            string                    `json:"httpMethod"`                     // The request method.
 }
 
 // APIGatewayRequestContext is the gateway's description of the call.
@@ -27,7 +27,7 @@ type APIGatewayRequestContext struct {
 	RequestID  string `json:"requestId"`  // The gateway's request id.
 	// Identity holds the caller's gateway key, if any.
 	Identity struct {
-		SecretID *string `json:"secretId,omitempty"` // The gateway key's id.
+		SecretID *string `json:"secretId,omitzero"` // The gateway key's id.
 	} `json:"identity"`
 	SourceIP string `json:"sourceIp"` // The caller's address.
 	Stage    string `json:"stage"`    // The service stage.

@@ -18,9 +18,9 @@ type CKafkaRecord struct {
 // coordinates as numbers and as strings ("partition":""), so each is kept as
 // sent.
 type CKafkaMessage struct {
-	Topic     jsontext.Value `json:"topic,omitempty"`     // The topic.
-	Partition jsontext.Value `json:"partition,omitempty"` // The partition.
-	Offset    jsontext.Value `json:"offset,omitempty"`    // The message's offset in it.
-	MsgKey    jsontext.Value `json:"msgKey,omitempty"`    // The message key.
-	MsgBody   jsontext.Value `json:"msgBody,omitempty"`   // The message: text (here the contact JSON).
+	Topic     jsontext.Value `json:"topic,omitzero"`     // The topic.
+	Partition jsontext.Value `json:"partition,omitzero"` // The partition.
+	Offset    jsontext.Value `json:"offset,omitzero"`    // The message's offset in it.
+	MsgKey    jsontext.Value `json:"msgKey,omitzero"`    // The message key.
+	MsgBody   jsontext.Value `json:"msgBody,omitzero"`   // The message: text (here the contact JSON).
 }

@@ -17,13 +17,13 @@ type CMQRecord struct {
 // samples disagree on types (topicOwner a number or a string, msgTag a
 // string or a list), so each member is kept as sent.
 type CMQMessage struct {
-	Type             jsontext.Value `json:"type,omitempty"`             // "topic".
-	TopicOwner       jsontext.Value `json:"topicOwner,omitempty"`       // The topic owner's account.
-	TopicName        jsontext.Value `json:"topicName,omitempty"`        // The topic.
-	SubscriptionName jsontext.Value `json:"subscriptionName,omitempty"` // The subscription that delivered it.
-	PublishTime      jsontext.Value `json:"publishTime,omitempty"`      // When it was published.
-	MsgID            jsontext.Value `json:"msgId,omitempty"`            // The message id.
-	RequestID        jsontext.Value `json:"requestId,omitempty"`        // The publish request's id.
-	MsgBody          jsontext.Value `json:"msgBody,omitempty"`          // The message: text (here the contact JSON).
-	MsgTag           jsontext.Value `json:"msgTag,omitempty"`           // Its tags.
+	Type             jsontext.Value `json:"type,omitzero"`             // "topic".
+	TopicOwner       jsontext.Value `json:"topicOwner,omitzero"`       // The topic owner's account.
+	TopicName        jsontext.Value `json:"topicName,omitzero"`        // The topic.
+	SubscriptionName jsontext.Value `json:"subscriptionName,omitzero"` // The subscription that delivered it.
+	PublishTime      jsontext.Value `json:"publishTime,omitzero"`      // When it was published.
+	MsgID            jsontext.Value `json:"msgId,omitzero"`            // The message id.
+	RequestID        jsontext.Value `json:"requestId,omitzero"`        // The publish request's id.
+	MsgBody          jsontext.Value `json:"msgBody,omitzero"`          // The message: text (here the contact JSON).
+	MsgTag           jsontext.Value `json:"msgTag,omitzero"`           // Its tags.
 }

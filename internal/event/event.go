@@ -9,3 +9,6 @@
 // raw JSON (jsontext.Value), so that decoding an event never fails on
 // metadata the function does not need.
 package event
+
+// MaxEvent is SCF's limit on a synchronous event (and answer): 6 MB.
+const MaxEvent = 6 << 20

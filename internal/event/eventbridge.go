@@ -8,15 +8,15 @@ import "github.com/go-json-experiment/json/jsontext"
 // samples disagree on types (time a string or a number, specversion "0",
 // "1.0" or "1.0.2"), so members are kept as sent.
 type CloudEvent struct {
-	SpecVersion     jsontext.Value `json:"specversion,omitempty"`     // CloudEvents version.
-	ID              jsontext.Value `json:"id,omitempty"`              // The event id.
-	Type            jsontext.Value `json:"type,omitempty"`            // e.g. "connector:tdmq".
-	Source          jsontext.Value `json:"source,omitempty"`          // e.g. "tdmq.cloud.tencent".
-	Subject         jsontext.Value `json:"subject,omitempty"`         // The resource, qcs::...
-	Time            jsontext.Value `json:"time,omitempty"`            // Milliseconds.
-	Region          jsontext.Value `json:"region,omitempty"`          // The region.
-	DataContentType jsontext.Value `json:"datacontenttype,omitempty"` // The data's media type.
-	Data            jsontext.Value `json:"data,omitempty"`            // The payload.
+	SpecVersion     jsontext.Value `json:"specversion,omitzero"`     // CloudEvents version.
+	ID              jsontext.Value `json:"id,omitzero"`              // The event id.
+	Type            jsontext.Value `json:"type,omitzero"`            // e.g. "connector:tdmq".
+	Source          jsontext.Value `json:"source,omitzero"`          // e.g. "tdmq.cloud.tencent".
+	Subject         jsontext.Value `json:"subject,omitzero"`         // The resource, qcs::...
+	Time            jsontext.Value `json:"time,omitzero"`            // Milliseconds.
+	Region          jsontext.Value `json:"region,omitzero"`          // The region.
+	DataContentType jsontext.Value `json:"datacontenttype,omitzero"` // The data's media type.
+	Data            jsontext.Value `json:"data,omitzero"`            // The payload.
 }
 
 // EventList is an EventBridge batch delivery.

@@ -6,12 +6,12 @@ import "github.com/go-json-experiment/json/jsontext"
 // the API Gateway shape without requestContext, isBase64Encoded and the
 // *Parameters maps.
 type FunctionURLEvent struct {
-	Body           string         `json:"body"`                     // The raw body.
-	Headers        jsontext.Value `json:"headers,omitempty"`        // As in APIGatewayEvent.
-	HTTPMethod     string         `json:"httpMethod"`               // The request method.
-	Path           string         `json:"path"`                     // The request path.
-	QueryString    jsontext.Value `json:"queryString,omitempty"`    // As in APIGatewayEvent.
-	StageVariables map[string]any `json:"stageVariables,omitempty"` // Sent by some setups; unused.
+	Body           string         `json:"body"`                    // The raw body.
+	Headers        jsontext.Value `json:"headers,omitzero"`        // As in APIGatewayEvent.
+	HTTPMethod     string         `json:"httpMethod"`              // The request method.
+	Path           string         `json:"path"`                    // The request path.
+	QueryString    jsontext.Value `json:"queryString,omitzero"`    // As in APIGatewayEvent.
+	StageVariables map[string]any `json:"stageVariables,omitzero"` // Sent by some setups; unused.
 }
 
 // IntegrationResponse is what an HTTP trigger (API Gateway integration or

@@ -117,7 +117,7 @@ const (
 func (h *Handler) answer(inv *invocation) ([]byte, error) {
 	_, v := inv.verdicts()
 	budget := maxAnswer
-	body, status := inv.envelope(inv.results(false), budget, inv.source.http())
+	body, status := inv.envelope(inv.results(false, nil), budget, inv.source.http(), inv.err)
 	if inv.source.http() {
 		// HTTP triggers are synchronous and never retried by the platform:
 		// the caller gets the status and decides.
@@ -130,8 +130,14 @@ func (h *Handler) answer(inv *invocation) ([]byte, error) {
 	if v < transient {
 		return body, nil
 	}
-	text, _ := inv.envelope(inv.results(true), maxErrorText, false)
-	fe := functionError{Code: inv.decidingCode(v), text: redact.EmailsIn(string(text))}
+	// SCF logs a function error's text: addresses are masked in each field
+	// before it is encoded, so that the text stays JSON.
+	var masked error
+	if e := apierror.From(inv.err); e != nil {
+		masked = &apierror.Error{Kind: e.Kind, Code: e.Code, Message: redact.EmailsIn(e.Message), RequestID: e.RequestID}
+	}
+	text, _ := inv.envelope(inv.results(true, redact.EmailsIn), maxErrorText, false, masked)
+	fe := functionError{Code: inv.decidingCode(v), text: string(text)}
 	if v == setup {
 		return nil, &SetupError{fe}
 	}
@@ -151,9 +157,9 @@ func (inv *invocation) decidingCode(v verdict) string {
 	return ""
 }
 
-// results lists the items as the batch answer does; failedOnly keeps only
-// the failures, for a function error's text.
-func (inv *invocation) results(failedOnly bool) []Result {
+// results lists the items as the batch answer does; with mask, only the
+// failures, their text masked, for a function error's text.
+func (inv *invocation) results(failedOnly bool, mask func(string) string) []Result {
 	out := make([]Result, 0, len(inv.items))
 	for _, it := range inv.items {
 		if failedOnly && it.out.Err == nil {
@@ -162,6 +168,9 @@ func (inv *invocation) results(failedOnly bool) []Result {
 		r := Result{Name: it.name, Error: errorBody(it.out.Err)}
 		if it.record >= 0 {
 			r.Record = inv.records[it.record]
+		}
+		if mask != nil && r.Error != nil {
+			r.Name, r.Record, r.Error.Message = mask(r.Name), mask(r.Record), mask(r.Error.Message)
 		}
 		if it.out.Err == nil {
 			id := it.out.ID
@@ -176,10 +185,10 @@ func (inv *invocation) results(failedOnly bool) []Result {
 // success, and the HTTP status it means. results are cut to what fits in
 // budget bytes, measured as they will be sent (quoted once more inside an
 // integration response when quoted is set).
-func (inv *invocation) envelope(results []Result, budget int, quoted bool) ([]byte, int) {
+func (inv *invocation) envelope(results []Result, budget int, quoted bool, err error) ([]byte, int) {
 	switch {
-	case inv.err != nil:
-		e := apierror.From(inv.err)
+	case err != nil:
+		e := apierror.From(err)
 		rid := e.RequestID
 		if rid == "" {
 			rid = inv.requestID

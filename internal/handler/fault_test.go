@@ -19,7 +19,7 @@ func answerCode(t *testing.T, out []byte, err error) (code, fnErr string, status
 	if err != nil {
 		var fnCode, text string
 		var ok bool
-		if fnErr, fnCode, text, ok = functionError(err); !ok {
+		if fnErr, fnCode, text, ok = asFunctionError(err); !ok {
 			t.Fatalf("unexpected error type %T: %v", err, err)
 		}
 		body = []byte(text)

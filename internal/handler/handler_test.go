@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,7 +52,7 @@ const memoryEndpoint = "http://dbbrain.localhost"
 // loopback HTTP, or in memory, so that it also runs inside a synctest
 // bubble on the fake clock.
 type fixture struct {
-	t         *testing.T
+	t         testing.TB
 	emu       *emulator.Server
 	url       string           // the endpoint the handler is configured with
 	srv       *httptest.Server // nil in memory
@@ -126,19 +127,19 @@ func (m inMemory) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // newFixture is an emulator and a handler that reach it in memory.
-func newFixture(t *testing.T, cfg emulator.Config, env map[string]string) *fixture {
+func newFixture(t testing.TB, cfg emulator.Config, env map[string]string) *fixture {
 	t.Helper()
 	return buildFixture(t, cfg, env, false)
 }
 
 // newLoopbackFixture is an emulator on 127.0.0.1 and a handler that reaches
 // it through the production transport.
-func newLoopbackFixture(t *testing.T, cfg emulator.Config, env map[string]string) *fixture {
+func newLoopbackFixture(t testing.TB, cfg emulator.Config, env map[string]string) *fixture {
 	t.Helper()
 	return buildFixture(t, cfg, env, true)
 }
 
-func buildFixture(t *testing.T, cfg emulator.Config, env map[string]string, loopback bool) *fixture {
+func buildFixture(t testing.TB, cfg emulator.Config, env map[string]string, loopback bool) *fixture {
 	t.Helper()
 	if cfg.Keys == nil {
 		cfg.Keys = []emulator.Key{{SecretID: roleID, SecretKey: roleKey, Token: roleToken}}
@@ -221,9 +222,9 @@ func errorType(err error) string {
 	return t.Name()
 }
 
-// functionError returns the code and text of the handler's function error,
+// asFunctionError returns the code and text of the handler's function error,
 // and its type's name; ok is false for any other error.
-func functionError(err error) (typ, code, text string, ok bool) {
+func asFunctionError(err error) (typ, code, text string, ok bool) {
 	var re *RetryableError
 	var se *SetupError
 	switch {
@@ -252,7 +253,7 @@ type errorEnvelope struct {
 	}
 }
 
-func parseError(t *testing.T, body []byte) (code, message string) {
+func parseError(t testing.TB, body []byte) (code, message string) {
 	t.Helper()
 	var env errorEnvelope
 	if err := json.Unmarshal(body, &env); err != nil || env.Response.Error == nil {
@@ -309,7 +310,7 @@ func TestCredentialsReadPerInvocation(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, emulator.Config{Keys: []emulator.Key{{SecretID: otherID, SecretKey: otherKey, Token: otherToken}}}, nil)
 	out, err := f.invoke([]byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`), 3*time.Second)
-	if typ, code, _, _ := functionError(err); typ != "SetupError" || code != "AuthFailure.SecretIdNotFound" || out != nil {
+	if typ, code, _, _ := asFunctionError(err); typ != "SetupError" || code != "AuthFailure.SecretIdNotFound" || out != nil {
 		t.Fatalf("first invocation, unknown key: %s %v", out, err)
 	}
 	f.env.set("TENCENTCLOUD_SECRETID", otherID)
@@ -321,7 +322,7 @@ func TestCredentialsReadPerInvocation(t *testing.T) {
 	}
 	f.env.set("TENCENTCLOUD_SESSIONTOKEN", "")
 	_, err = f.invoke([]byte(`{"Name":"Li Lei","ContactInfo":"lilei@qq.com"}`), 3*time.Second)
-	if typ, code, text, _ := functionError(err); typ != "SetupError" || code != "AuthFailure.TokenFailure" || !strings.Contains(text, `"Code":"AuthFailure.TokenFailure"`) {
+	if typ, code, text, _ := asFunctionError(err); typ != "SetupError" || code != "AuthFailure.TokenFailure" || !strings.Contains(text, `"Code":"AuthFailure.TokenFailure"`) {
 		t.Fatalf("temporary key without its token: %v", err)
 	}
 }
@@ -334,7 +335,7 @@ func TestNoCredentials(t *testing.T) {
 		"TENCENTCLOUD_SECRETID": "", "TENCENTCLOUD_SECRETKEY": "", "TENCENTCLOUD_SESSIONTOKEN": "",
 	})
 	out, err := f.invoke([]byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`), 3*time.Second)
-	typ, code, text, _ := functionError(err)
+	typ, code, text, _ := asFunctionError(err)
 	if typ != "SetupError" || code != "AuthFailure" || out != nil {
 		t.Fatalf("got %s %v", out, err)
 	}
@@ -405,7 +406,7 @@ func TestInvalidConfigurationAnswersEveryInvocation(t *testing.T) {
 	f := newFixture(t, emulator.Config{}, map[string]string{"DBBRAIN_RPS": "lots"})
 	for _, ev := range []string{contactJSON("John Smith", "test@qq.com"), timerEvent(contactJSON("John Smith", "test@qq.com")), string(ckafkaEvent(contactJSON("John Smith", "test@qq.com")))} {
 		out, err := f.invoke([]byte(ev), 3*time.Second)
-		typ, code, text, _ := functionError(err)
+		typ, code, text, _ := asFunctionError(err)
 		if typ != "SetupError" || code != apierror.InvalidConfiguration || !strings.Contains(text, "DBBRAIN_RPS") || out != nil {
 			t.Errorf("%.40s…: got %s %v", ev, out, err)
 		}
@@ -428,7 +429,7 @@ func TestMarginLongerThanTimeout(t *testing.T) {
 	defer cancel()
 	ctx = functioncontext.NewContext(ctx, &functioncontext.FunctionContext{RequestID: "r-1", TimeLimitInMs: 3000})
 	out, err := f.h.Invoke(ctx, []byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`))
-	typ, code, text, _ := functionError(err)
+	typ, code, text, _ := asFunctionError(err)
 	if typ != "SetupError" || code != apierror.InvalidConfiguration || !strings.Contains(text, "DBBRAIN_DEADLINE_MARGIN") || !strings.Contains(text, `"RequestId":"r-1"`) {
 		t.Fatalf("got %s %v", out, err)
 	}
@@ -441,6 +442,18 @@ func TestMarginLongerThanTimeout(t *testing.T) {
 // its input, as the handler's table says.
 func statusOf(code string) int { return httpStatus(apierror.E(apierror.Invalid, code, "")) }
 
+// statusesOf lists the HTTP statuses a code can be answered with, whatever
+// the kind of the error that carries it.
+func statusesOf(code string) []int {
+	var out []int
+	for k := apierror.Invalid; k <= apierror.Setup; k++ {
+		if s := httpStatus(apierror.E(k, code, "")); !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // retryableCode says which codes the function answers only for failures a
 // later try can fix (throttling, DBbrain's faults, the network, time): an
 // envelope that holds one would end a delivery SCF should have retried.
@@ -450,7 +463,8 @@ func retryableCode(code string) bool {
 		return true
 	}
 	switch apierror.Family(code) {
-	case apierror.RequestLimitExceeded, apierror.InternalError, apierror.ServiceUnavailable:
+	case apierror.RequestLimitExceeded, apierror.InternalError, apierror.ServiceUnavailable,
+		"ResourceUnavailable", "ResourceInsufficient", "ResourceInUse":
 		return code != apierror.InvalidConfiguration
 	}
 	return false

@@ -40,7 +40,6 @@ func (s Source) records() bool { return s == CKafka || s == CMQ || s == EventBri
 // Limits on what is read.
 const (
 	MaxHTTPBody = 1 << 20 // An HTTP body, after base64 decoding.
-	MaxEvent    = 6 << 20 // A non-HTTP event: SCF's synchronous limit.
 	// maxParse bounds what is parsed at all, so that an HTTP event carrying
 	// an oversized body is still recognised as HTTP and answered with 413.
 	maxParse = 16 << 20
@@ -80,7 +79,7 @@ func invalid(format string, args ...any) error {
 // takes the trigger's form. A record that cannot be read is its own failure.
 func read(payload []byte) (delivery, error) {
 	if len(payload) > maxParse {
-		return delivery{source: Direct}, tooLarge("the event", len(payload), MaxEvent)
+		return delivery{source: Direct}, tooLarge("the event", len(payload), event.MaxEvent)
 	}
 	if t := bytes.TrimSpace(payload); len(t) > 0 && t[0] == '[' { // a bare list of CloudEvents
 		var list []jsontext.Value
@@ -98,8 +97,8 @@ func read(payload []byte) (delivery, error) {
 		return readLenient(payload, err)
 	}
 	d := delivery{source: detect(top)}
-	if !d.source.http() && len(payload) > MaxEvent {
-		return d, tooLarge("the event", len(payload), MaxEvent)
+	if !d.source.http() && len(payload) > event.MaxEvent {
+		return d, tooLarge("the event", len(payload), event.MaxEvent)
 	}
 	switch d.source {
 	case APIGateway:
@@ -150,7 +149,7 @@ func readLenient(payload []byte, strictErr error) (delivery, error) {
 	top := contact.FromMap(probe)
 	d := delivery{source: detect(top)}
 	switch {
-	case d.source.records() && len(payload) <= MaxEvent:
+	case d.source.records() && len(payload) <= event.MaxEvent:
 		list, err := recordList(d.source, top, payload)
 		d.records = readRecords(d.source, list)
 		return d, err

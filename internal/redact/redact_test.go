@@ -9,6 +9,7 @@ import (
 )
 
 func TestEmail(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"test@qq.com":           "t***@qq.com",
 		"张三@example.com":        "张***@example.com",
@@ -30,6 +31,7 @@ func TestEmail(t *testing.T) {
 }
 
 func TestEmailsIn(t *testing.T) {
+	t.Parallel()
 	got := EmailsIn(`The value "test@qq.com" of ContactInfo conflicts with <zhangsan@example.com>.`)
 	if strings.Contains(got, "test@qq.com") || strings.Contains(got, "zhangsan@") || !strings.Contains(got, "t***@qq.com") {
 		t.Errorf("EmailsIn = %q", got)
@@ -40,6 +42,7 @@ func TestEmailsIn(t *testing.T) {
 }
 
 func TestSecret(t *testing.T) {
+	t.Parallel()
 	if Secret("") != "" || Secret("abc") != "[redacted]" || Secret(strings.Repeat("k", 100)) != "[redacted]" {
 		t.Error("Secret")
 	}
@@ -47,18 +50,21 @@ func TestSecret(t *testing.T) {
 
 // Every line of a NewLogger is redacted, whatever the call site passes.
 func TestLoggerRedactsEveryLine(t *testing.T) {
+	t.Parallel()
 	var b bytes.Buffer
 	log := NewLogger(&b, slog.LevelDebug)
 	log.Info("registered test@qq.com", "email", "test@qq.com", "token", "TOKEN-XYZ", "secret_key", "KEY-XYZ",
 		"existing_email", `"john.doe"@corp.cn`, "mail", "o'brien@corp.cn",
-		"err", errors.New("conflict with zhangsan@example.com"), slog.Group("contact", "name", "boss@corp.cn"))
+		"err", errors.New("conflict with zhangsan@example.com"), slog.Group("contact", "name", "boss@corp.cn"),
+		"endpoint", "http://user:PW-XYZ@127.0.0.1:9000", "password", "PASS-XYZ",
+		"cause", errors.New(`Post "https://id:ERRPW-XYZ@h/": refused`))
 	out := b.String()
-	for _, leak := range []string{"test@qq.com", "TOKEN-XYZ", "KEY-XYZ", "zhangsan@example.com", "boss@corp.cn", "john.doe", "brien"} {
+	for _, leak := range []string{"test@qq.com", "TOKEN-XYZ", "KEY-XYZ", "zhangsan@example.com", "boss@corp.cn", "john.doe", "brien", "PW-XYZ", "PASS-XYZ"} {
 		if strings.Contains(out, leak) {
 			t.Errorf("%q leaked: %s", leak, out)
 		}
 	}
-	for _, want := range []string{"t***@qq.com", "[redacted]", "z***@example.com", "b***@corp.cn"} {
+	for _, want := range []string{"t***@qq.com", "[redacted]", "z***@example.com", "b***@corp.cn", "@127.0.0.1:9000", "https://id:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("%q missing: %s", want, out)
 		}
@@ -66,6 +72,7 @@ func TestLoggerRedactsEveryLine(t *testing.T) {
 }
 
 func TestURLsIn(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"calling AddUserContact at http://user:pa55@127.0.0.1:9000 failed": "calling AddUserContact at http://user:xxxxx@127.0.0.1:9000 failed",
 		"endpoint \"HTTPS://a:b@h/\" is bad":                               "endpoint \"HTTPS://a:xxxxx@h/\" is bad",
@@ -81,6 +88,7 @@ func TestURLsIn(t *testing.T) {
 
 // Text that only holds an "@" is not an address, and keeps its shape.
 func TestEmailsInLeavesPunctuationAlone(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{
 		"Name may contain only letters, digits, spaces and _-.!@#$%^&*()+=（）; it contains '/'",
 		"@ alone", "a @ b", "100% @#$",
