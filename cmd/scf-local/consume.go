@@ -442,7 +442,7 @@ func (i *consumeInstance) Close() error {
 // watching: per partition the offset reached and the batches retried, over
 // all the contacts registered and failed for good, and the pace against
 // the account's limit: AddUserContact calls when the emulator runs here,
-// else contacts registered per second.
+// else contacts answered registered per second.
 type consumeProgress struct {
 	w   io.Writer
 	emu *emulator.Server // nil without --emulator
@@ -515,9 +515,10 @@ func (p *consumeProgress) line(s kafkatrigger.Stats, now time.Time) string {
 		fmt.Fprintf(&b, " | AddUserContact %.1f/s = %.2f of the %d/s limit, %d refused", rate, rate/dbbrain.RateLimit, dbbrain.RateLimit, len(st.Refused))
 	} else if s.Elapsed > 0 {
 		// Answers come in bursts, at the end of invocations: only the
-		// whole run's average says something.
+		// whole run's average says something. It is not a rate of calls:
+		// a contact found registered already costs none.
 		rate := float64(s.Registered) / s.Elapsed.Seconds()
-		fmt.Fprintf(&b, " | %.1f registered/s over the run = %.2f of the %d/s limit", rate, rate/dbbrain.RateLimit, dbbrain.RateLimit)
+		fmt.Fprintf(&b, " | %.1f contacts/s over the run, against a limit of %d calls/s", rate, dbbrain.RateLimit)
 	}
 	return b.String()
 }

@@ -181,7 +181,7 @@ func TestConsumeProgressLine(t *testing.T) {
 		{Partition: 2, Assigned: true, Offset: -1, HighWater: -1},
 		{Partition: 3},
 	}}
-	want := "scf-local: 12s  p0 125/250 (2 retried)  p1 100/250 (1 retried, failing, attempt 3)  p2 - | contacts registered 240, failed for good 1 | 20.0 registered/s over the run = 1.00 of the 20/s limit"
+	want := "scf-local: 12s  p0 125/250 (2 retried)  p1 100/250 (1 retried, failing, attempt 3)  p2 - | contacts registered 240, failed for good 1 | 20.0 contacts/s over the run, against a limit of 20 calls/s"
 	if got := p.line(s, time.Now()); got != want {
 		t.Errorf("progress line\n got %s\nwant %s", got, want)
 	}
