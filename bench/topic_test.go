@@ -119,10 +119,17 @@ func (i *topicInstance) Close() error {
 	return nil
 }
 
+// topicKill says when to kill partition 0's instance: after this long
+// into its invocation number batch (from 1). A zero batch kills nothing.
+type topicKill struct {
+	batch int
+	after time.Duration
+}
+
 // runTopic publishes each contacts to each of partitions partitions and
-// runs the trigger until it is idle. With killAfter, partition 0's instance
-// is killed (SIGKILL) that long into its first invocation.
-func runTopic(tb testing.TB, partitions, each int, killAfter time.Duration) topicResult {
+// runs the trigger until it is idle, killing an instance (SIGKILL) as kill
+// says.
+func runTopic(tb testing.TB, partitions, each int, kill topicKill) topicResult {
 	u := startUpstream(tb, partitions, emulator.Faults{})
 	cluster, err := kafkatrigger.Embedded(topicName, partitions)
 	if err != nil {
@@ -156,7 +163,7 @@ func runTopic(tb testing.TB, partitions, each int, killAfter time.Duration) topi
 	var mu sync.Mutex
 	var kills sync.WaitGroup
 	defer kills.Wait()
-	if killAfter > 0 {
+	if kill.batch > 0 {
 		invoked := 0
 		l.onInvoke = func(p int32, rt *scflocal.Runtime, event []byte) {
 			if p != 0 {
@@ -166,9 +173,9 @@ func runTopic(tb testing.TB, partitions, each int, killAfter time.Duration) topi
 			defer mu.Unlock()
 			invoked++
 			switch invoked {
-			case 1:
+			case kill.batch:
 				kills.Go(func() {
-					time.Sleep(killAfter)
+					time.Sleep(kill.after)
 					committed := committedOffset(cluster, 0)
 					if pid := rt.PID(); pid > 0 && syscall.Kill(pid, syscall.SIGKILL) == nil {
 						mu.Lock()
@@ -176,7 +183,7 @@ func runTopic(tb testing.TB, partitions, each int, killAfter time.Duration) topi
 						mu.Unlock()
 					}
 				})
-			case 2:
+			case kill.batch + 1:
 				r.redeliveredAt = firstOffset(event)
 			}
 		}
@@ -220,7 +227,7 @@ func runTopic(tb testing.TB, partitions, each int, killAfter time.Duration) topi
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if killAfter > 0 && (!r.killed || r.redeliveredAt != max(r.committedAt, 0)) {
+	if kill.batch > 0 && (!r.killed || r.redeliveredAt != max(r.committedAt, 0)) {
 		r.problems = append(r.problems, fmt.Sprintf("killed %t with offset %d committed; redelivered from %d", r.killed, r.committedAt, r.redeliveredAt))
 	}
 	return r
@@ -252,15 +259,15 @@ func firstOffset(event []byte) int64 {
 // contacts, one instance per partition, at the account's limit.
 func BenchmarkTopic(b *testing.B) {
 	once(b)
-	reportTopic(b, "topic-", runTopic(b, 4, 250, 0))
+	reportTopic(b, "topic-", runTopic(b, 4, 250, topicKill{}))
 }
 
 // BenchmarkTopicKill is BenchmarkTopic with partition 0's instance killed
-// (kill -9) 2 s into its first batch, which the trigger delivers again from
-// the last committed offset to a fresh instance.
+// (kill -9) 2 s into its second batch (offsets 100-199), which the trigger
+// delivers again from the last committed offset (100) to a fresh instance.
 func BenchmarkTopicKill(b *testing.B) {
 	once(b)
-	r := runTopic(b, 4, 250, 2*time.Second)
+	r := runTopic(b, 4, 250, topicKill{batch: 2, after: 2 * time.Second})
 	reportTopic(b, "kill-", r)
 	b.ReportMetric(float64(r.committedAt), "kill-committed-offset")
 	b.ReportMetric(float64(r.redeliveredAt), "kill-redelivered-from")
@@ -290,14 +297,14 @@ func reportTopic(b *testing.B, p string, r topicResult) {
 func TestTopic(t *testing.T) {
 	t.Run("fleet", func(t *testing.T) {
 		t.Parallel()
-		r := runTopic(t, 2, 10, 0)
+		r := runTopic(t, 2, 10, topicKill{})
 		if len(r.problems) > 0 || r.duplicates != 0 || r.stats.Records != 20 {
 			t.Errorf("2 x 10 through a topic: %+v; problems: %s", r, strings.Join(r.problems, "; "))
 		}
 	})
 	t.Run("kill", func(t *testing.T) {
 		t.Parallel()
-		r := runTopic(t, 2, 10, 100*time.Millisecond)
+		r := runTopic(t, 2, 10, topicKill{batch: 1, after: 100 * time.Millisecond})
 		if len(r.problems) > 0 || r.duplicates != 0 || r.stats.FailedAttempts == 0 {
 			t.Errorf("2 x 10 with a kill: %+v; problems: %s", r, strings.Join(r.problems, "; "))
 		}
