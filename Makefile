@@ -19,7 +19,7 @@ HOST      = GOOS=$(shell $(GO) env GOHOSTOS) GOARCH=$(shell $(GO) env GOHOSTARCH
 # The race detector needs cgo (a C compiler); without one, tests run without it.
 RACE     := $(shell [ "$$($(GO) env CGO_ENABLED)" = "1" ] && echo -race)
 
-.PHONY: all build build-local tools package test lint vet staticcheck fmt-check invoke serve emulator bench fuzz clean FORCE
+.PHONY: all build build-local tools package test lint vet staticcheck fmt-check invoke serve emulator onboard bench fuzz clean FORCE
 
 all: test build package
 
@@ -72,6 +72,10 @@ serve: build-local $(DIST)/scf-local
 ## emulator: the DBbrain emulator on 127.0.0.1:9000 until interrupted; dist/scf-local --env-file dist/emulator.env uses it
 emulator: $(DIST)/dbbrain-local
 	@$(DIST)/dbbrain-local --addr 127.0.0.1:9000 --env-file $(DIST)/emulator.env $(ARGS)
+
+## onboard: 1,000 generated contacts through an embedded 4-partition topic and the local CKafka trigger, against the embedded emulator, then the summary (about a minute)
+onboard: build-local $(DIST)/scf-local
+	@$(DIST)/scf-local consume --embedded-kafka --partitions 4 --emulator --generate 1000 --until-idle 3s --timeout 120s --bin $(LOCAL) $(ARGS)
 
 ## bench: the micro benchmarks, then the scenarios through the real binary into bench/REPORT.md (minutes)
 bench: build package
