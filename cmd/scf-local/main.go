@@ -1,10 +1,12 @@
 // Command scf-local runs a built SCF Go1 function binary on this machine the
 // way Tencent Cloud's Go1 runtime runs it, as `sam local` does for AWS
 // Lambda: it invokes the function with an event, serves it over HTTP as its
-// Function URL, and prints sample trigger events.
+// Function URL, runs it as a CKafka trigger on a Kafka topic, and prints
+// sample trigger events.
 //
 //	scf-local invoke [--event FILE|-] [--redeliver N] [function flags]
 //	scf-local serve [--addr 127.0.0.1:9001] [--allow-host NAME]... [--apigw] [function flags]
+//	scf-local consume --brokers HOST:PORT --topic T | --embedded-kafka [--produce FILE] [--until-idle D] [function flags]
 //	scf-local generate-event apigw|function-url|timer|direct|ckafka|cmq|eventbridge [flags]
 //
 // The function flags: --bin, --env, --env-file, --emulator, --emulator-state,
@@ -76,7 +78,7 @@ func exitCode(err error, stderr io.Writer) int {
 	return ee.code
 }
 
-const usage = `Usage: scf-local invoke|serve|generate-event [flags]; "scf-local COMMAND -h" for the flags.
+const usage = `Usage: scf-local invoke|serve|consume|generate-event [flags]; "scf-local COMMAND -h" for the flags.
 ` + exitStatuses
 
 const exitStatuses = `Exit status: 0 success; 1 scf-local failed; 2 bad usage or invalid event;

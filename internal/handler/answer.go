@@ -15,27 +15,15 @@ import (
 )
 
 // verdict is what an outcome asks of the platform, in the manner of
-// Powertools' batch processor: each record gets one, from the kinds of its
-// contacts' errors, and the invocation's is the greatest of them.
+// Powertools' batch processor: each record gets one, the greatest of its
+// contacts', and the invocation the greatest of all (the README's table).
 type verdict int
 
 const (
-	// done: registered, or already there with the same email.
-	done verdict = iota
-	// permanent: can never be registered as sent (a broken rule, a value
-	// DBbrain refuses, a name taken by another email, a message that is not
-	// a contact). Reported with its coordinates, logged at WARN,
-	// acknowledged: redelivering it would stall its partition for nothing.
-	permanent
-	// transient: a later delivery can register it (throttling, DBbrain's
-	// faults, the network, the invocation's time). The delivery fails, and
-	// the platform delivers it again; the redelivery sends only what is
-	// missing.
-	transient
-	// setup: the function's own credentials, role, region or
-	// configuration. The delivery fails at once, so that no message is lost
-	// while someone fixes it.
-	setup
+	done      verdict = iota // registered, or already there with the same email
+	permanent                // never registrable as sent: reported, logged, acknowledged
+	transient                // a later delivery can register it: fail the delivery
+	setup                    // the function's own setup: fail the delivery at once
 )
 
 func verdictOf(err error) verdict {
@@ -101,13 +89,11 @@ type functionError struct {
 // Error returns the text.
 func (e functionError) Error() string { return e.text }
 
-// Bounds on what leaves the function.
+// Bounds on what leaves the function: an answer over SCF's 6 MB fails the
+// invocation (and a record trigger would deliver it again and again), and
+// SCF logs a function error's text whole.
 const (
-	// maxAnswer keeps an answer under SCF's 6 MB response limit, with room
-	// for the rest of the envelope: an oversized answer fails the
-	// invocation, and a record trigger would deliver it again and again.
-	maxAnswer = 5 << 20
-	// maxErrorText bounds a function error's text, which SCF logs whole.
+	maxAnswer    = 5 << 20
 	maxErrorText = 60 << 10
 )
 
@@ -116,11 +102,8 @@ const (
 // verdict asks the platform to deliver again.
 func (h *Handler) answer(inv *invocation) ([]byte, error) {
 	_, v := inv.verdicts()
-	budget := maxAnswer
-	body, status := inv.envelope(inv.results(false, nil), budget, inv.source.http(), inv.err)
-	if inv.source.http() {
-		// HTTP triggers are synchronous and never retried by the platform:
-		// the caller gets the status and decides.
+	body, status := inv.envelope(inv.results(false, nil), maxAnswer, inv.source.http(), inv.err)
+	if inv.source.http() { // never retried by the platform: the caller decides by the status
 		h := map[string]string{"Content-Type": "application/json; charset=utf-8"}
 		if errors.Is(inv.err, errMethodNotAllowed) {
 			h["Allow"] = allowedMethods
@@ -314,19 +297,19 @@ func encode(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// maxRecordLines bounds the WARN lines of one invocation's failed records;
-// the rest are counted in one line, so that logging cannot outlast the
-// deadline.
+// maxRecordLines bounds the WARN lines of one invocation's failed records,
+// so that logging cannot outlast the deadline.
 const maxRecordLines = 100
 
-// logInvocation writes the invocation's one summary line, and a WARN line
-// per record acknowledged without being registered (at most
-// maxRecordLines), and one line summing up the contacts not attempted.
+// logInvocation writes a WARN line per record acknowledged unregistered (at
+// most maxRecordLines, then their count), one counting the contacts not
+// attempted, and the invocation's summary line.
 func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 	records, v := inv.verdicts()
 	log := h.log.With("request_id", inv.requestID, "trigger", string(inv.source))
-	lines, failed, notAttempted := 0, 0, 0
+	lines, failed, notAttempted, attempts := 0, 0, 0, 0
 	for _, it := range inv.items {
+		attempts += it.out.Attempts
 		if it.out.Err == nil {
 			continue
 		}
@@ -334,12 +317,11 @@ func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 		if apierror.KindOf(it.out.Err) == apierror.NotAttempted {
 			notAttempted++
 		}
-		if it.record < 0 || records[it.record] != permanent {
-			continue
-		}
-		if lines++; lines <= maxRecordLines {
-			e := apierror.From(it.out.Err)
-			log.Warn("record not registered: it can never be as sent", "record", inv.records[it.record], "name", it.name, "code", e.Code, "message", e.Message)
+		if it.record >= 0 && records[it.record] == permanent {
+			if lines++; lines <= maxRecordLines {
+				e := apierror.From(it.out.Err)
+				log.Warn("record not registered: it can never be as sent", "record", inv.records[it.record], "name", it.name, "code", e.Code, "message", e.Message)
+			}
 		}
 	}
 	if lines > maxRecordLines {
@@ -348,26 +330,27 @@ func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 	if notAttempted > 0 {
 		log.Warn("contacts not attempted: too little of the invocation's time was left; a retry registers them", "count", notAttempted)
 	}
-	level := slog.LevelInfo
+	e := apierror.From(inv.err)
+	level, outcome, upstream := slog.LevelInfo, "Success", inv.single.RequestID
 	switch {
-	case v >= transient || (inv.err != nil && inv.source.http() && httpStatus(apierror.From(inv.err)) >= 500):
+	case e != nil:
+		outcome, upstream = e.Code, e.RequestID
+	case inv.batch && failed > 0 && failed == len(inv.items):
+		outcome = "Failed"
+	case inv.batch && failed > 0:
+		outcome = "PartialSuccess"
+	}
+	switch {
+	case v >= transient || (e != nil && inv.source.http() && httpStatus(e) >= 500):
 		level = slog.LevelError
-	case inv.err != nil || failed > 0:
+	case e != nil || failed > 0:
 		level = slog.LevelWarn
 	}
-	attempts := 0
-	for _, it := range inv.items {
-		attempts += it.out.Attempts
-	}
-	attrs := []slog.Attr{
-		slog.String("outcome", inv.outcome(failed)),
-		slog.String("upstream_request_id", cmp(inv.single.RequestID, apierror.From(inv.err))),
+	attrs := []slog.Attr{slog.String("outcome", outcome), slog.String("upstream_request_id", upstream),
 		slog.Float64("duration_ms", float64(h.deps.Now().Sub(inv.start).Microseconds())/1000),
-		slog.Int("attempts", attempts),
-		slog.Float64("pace_rps", h.adds.Rate()),
-	}
-	if inv.err != nil {
-		attrs = append(attrs, slog.String("message", apierror.Clip(apierror.From(inv.err).Message, apierror.MaxMessage)))
+		slog.Int("attempts", attempts), slog.Float64("pace_rps", h.adds.Rate())}
+	if e != nil {
+		attrs = append(attrs, slog.String("message", apierror.Clip(e.Message, apierror.MaxMessage)))
 	}
 	if inv.batch {
 		attrs = append(attrs, slog.Int("contacts", len(inv.items)), slog.Int("failed", failed))
@@ -378,23 +361,4 @@ func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 		attrs = append(attrs, slog.Bool("redeliver", v >= transient))
 	}
 	log.LogAttrs(ctx, level, "invocation", attrs...)
-}
-
-func cmp(rid string, e *apierror.Error) string {
-	if rid == "" && e != nil {
-		return e.RequestID
-	}
-	return rid
-}
-
-func (inv *invocation) outcome(failed int) string {
-	switch {
-	case inv.err != nil:
-		return apierror.CodeOf(inv.err)
-	case inv.batch && len(inv.items) > 0 && failed == len(inv.items):
-		return "Failed"
-	case inv.batch && failed > 0:
-		return "PartialSuccess"
-	}
-	return "Success"
 }

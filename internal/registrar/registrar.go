@@ -314,9 +314,11 @@ func (r *Registrar) notAttempted(ctx context.Context) error {
 		"not attempted: too little of the invocation's time was left to call %s; retry the invocation to register this contact", dbbrain.ActionAddUserContact)
 }
 
-// maxLookupAttempts bounds the calls one lookup makes: a lookup only saves
-// calls, and one that keeps failing must not use up the time the contacts
-// themselves need.
+// maxLookupAttempts bounds the calls one lookup makes when DBbrain fails: a
+// lookup only saves calls, and one that keeps failing must not use up the
+// time the contacts themselves need. A throttled lookup is retried while time
+// allows: the account is busy, not broken, and sending unchecked would spend
+// an add on every contact a redelivery already registered.
 const maxLookupAttempts = 3
 
 // lookup lists the contacts whose names contain any of names, retrying what
@@ -339,7 +341,9 @@ func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Conta
 			return res.Contacts, nil
 		}
 		wait := schedule.NextBackOff()
-		if attempt == maxLookupAttempts || !apierror.KindOf(err).Retryable() || wait == backoff.Stop || !sleep(ctx, wait) {
+		k := apierror.KindOf(err)
+		if (attempt >= maxLookupAttempts && k != apierror.Throttled) || !k.Retryable() || wait == backoff.Stop ||
+			r.now().Add(wait+r.Lookups.Typical()).After(deadline) || !sleep(ctx, wait) {
 			r.logger().Warn("lookup failed", "names", len(names), "code", apierror.CodeOf(err))
 			return nil, err
 		}
