@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The README's "what make invoke runs" and "what make serve runs" lines are
+// The README's "what make invoke runs" (serve, onboard) lines are
 // the Makefile's recipes, with the variables at their defaults and ARGS
 // empty: a reader who copies one gets what make would have run.
 func TestReadmeShowsWhatMakeRuns(t *testing.T) {
@@ -29,12 +29,12 @@ func TestReadmeShowsWhatMakeRuns(t *testing.T) {
 		}
 		return strings.Join(strings.Fields(s), " ")
 	}
-	for _, target := range []string{"invoke", "serve"} {
+	for target, command := range map[string]string{"invoke": "invoke", "serve": "serve", "onboard": "consume"} {
 		recipe := regexp.MustCompile(`(?m)^` + target + `:.*\n\t@?(.*)$`).FindStringSubmatch(string(makefile))
 		if recipe == nil {
 			t.Fatalf("no %s recipe in the Makefile", target)
 		}
-		line := regexp.MustCompile(`(?m)^(dist/scf-local ` + target + ` .*?)\s+# what make ` + target + ` runs`).FindStringSubmatch(string(readme))
+		line := regexp.MustCompile(`(?m)^(dist/scf-local ` + command + ` .*?)\s+# what make ` + target + ` runs`).FindStringSubmatch(string(readme))
 		if line == nil {
 			t.Errorf("the README has no %q line", "# what make "+target+" runs")
 			continue

@@ -1,15 +1,17 @@
-// Package config is the function's configuration, read once per process
-// from its environment, and its credentials, found afresh on every
-// invocation.
+// Package config is the function's configuration, read once per process,
+// and its credentials, found afresh on every invocation.
 package config
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
@@ -27,72 +29,53 @@ const (
 
 	DefaultConcurrency = 10
 	DefaultMargin      = 500 * time.Millisecond
-	// MaxRPS bounds DBBRAIN_RPS: well above any account's limit, low enough
-	// that a typo cannot turn the pacer off.
-	MaxRPS = 1000
+	MaxRPS             = 1000 // Above any account's limit, low enough that a typo cannot turn the pacer off.
 )
 
 // Config is the function's configuration.
 type Config struct {
-	Region   string           // DBbrain region, and the only Region parameter accepted.
-	Endpoint dbbrain.Endpoint // Where calls go.
-	// RPS is the ceiling of the adaptive pace, in calls per second for the
-	// whole process.
-	RPS         float64
-	Concurrency int           // Calls in flight at once within a batch.
-	Margin      time.Duration // Time kept free before the deadline.
-	LogLevel    slog.Level    // The lowest level logged.
+	Region      string           // DBbrain region, and the only Region parameter accepted.
+	Endpoint    dbbrain.Endpoint // Where calls go.
+	RPS         float64          // The adaptive pace's ceiling, in calls per second for the process.
+	Concurrency int              // Calls in flight at once within a batch.
+	Margin      time.Duration    // Time kept free before the deadline.
+	LogLevel    slog.Level       // The lowest level logged.
 }
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 
-// Load reads the configuration. A bad value is an
-// InternalError.InvalidConfiguration *apierror.Error of kind Setup naming the
-// variable.
+// Load reads the configuration; a bad value is a Setup InvalidConfiguration
+// naming the variable.
 func Load(getenv func(string) string) (Config, error) {
-	c := Config{
-		Region:      dbbrain.DefaultRegion,
-		RPS:         dbbrain.RateLimit,
-		Concurrency: DefaultConcurrency,
-		Margin:      DefaultMargin,
-		LogLevel:    slog.LevelInfo,
-	}
-	if v := strings.TrimSpace(getenv(EnvRegion)); v != "" {
+	c := Config{Region: dbbrain.DefaultRegion, RPS: dbbrain.RateLimit, Concurrency: DefaultConcurrency, Margin: DefaultMargin, LogLevel: slog.LevelInfo}
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	if v := get(EnvRegion); v != "" {
 		if !regionPattern.MatchString(v) {
 			return Config{}, invalid(EnvRegion, v, "a region such as "+dbbrain.DefaultRegion)
 		}
 		c.Region = v
 	}
-	ep, err := dbbrain.ResolveEndpoint(c.Region, strings.TrimSpace(getenv(EnvEndpoint)))
-	if err != nil {
+	var err error
+	if c.Endpoint, err = dbbrain.ResolveEndpoint(c.Region, get(EnvEndpoint)); err != nil {
 		return Config{}, apierror.Wrap(apierror.Setup, apierror.InvalidConfiguration, err, "%s: %v", EnvEndpoint, err)
 	}
-	c.Endpoint = ep
-	if v := strings.TrimSpace(getenv(EnvRPS)); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(f > 0 && f <= MaxRPS) {
+	if v := get(EnvRPS); v != "" {
+		if c.RPS, err = strconv.ParseFloat(v, 64); err != nil || !(c.RPS > 0 && c.RPS <= MaxRPS) {
 			return Config{}, invalid(EnvRPS, v, fmt.Sprintf("a number of calls per second greater than 0 and at most %d (DBbrain allows %d per account)", MaxRPS, dbbrain.RateLimit))
 		}
-		c.RPS = f
 	}
-	if v := strings.TrimSpace(getenv(EnvConcurrency)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 256 {
+	if v := get(EnvConcurrency); v != "" {
+		if c.Concurrency, err = strconv.Atoi(v); err != nil || c.Concurrency < 1 || c.Concurrency > 256 {
 			return Config{}, invalid(EnvConcurrency, v, "a whole number from 1 to 256")
 		}
-		c.Concurrency = n
 	}
-	if v := strings.TrimSpace(getenv(EnvMargin)); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
+	if v := get(EnvMargin); v != "" {
+		if c.Margin, err = time.ParseDuration(v); err != nil || c.Margin < 0 {
 			return Config{}, invalid(EnvMargin, v, "a duration such as 500ms")
 		}
-		c.Margin = d
 	}
-	if v := strings.TrimSpace(getenv(EnvLogLevel)); v != "" {
-		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
-			return Config{}, invalid(EnvLogLevel, v, "debug, info, warn or error")
-		}
+	if v := get(EnvLogLevel); v != "" && c.LogLevel.UnmarshalText([]byte(v)) != nil {
+		return Config{}, invalid(EnvLogLevel, v, "debug, info, warn or error")
 	}
 	return c, nil
 }
@@ -105,4 +88,73 @@ func invalid(name, value, want string) error {
 func (c Config) String() string {
 	return fmt.Sprintf("region=%s endpoint=%s rps=%g concurrency=%d margin=%s log=%s",
 		c.Region, c.Endpoint.URL(), c.RPS, c.Concurrency, c.Margin, c.LogLevel)
+}
+
+// The execution role's variables, which SCF sets before every invocation.
+const (
+	EnvRoleSecretID  = "TENCENTCLOUD_SECRETID"
+	EnvRoleSecretKey = "TENCENTCLOUD_SECRETKEY"
+	EnvRoleToken     = "TENCENTCLOUD_SESSIONTOKEN"
+)
+
+// Credentials finds an invocation's credentials, never cached: SCF rotates
+// the role's temporary keys over a warm instance's life.
+type Credentials struct {
+	Getenv   func(string) string // Reads the role's variables (os.Getenv in production).
+	Fallback common.Provider     // Asked when the role's variables are absent; nil means DefaultFallback.
+}
+
+// DefaultFallback is the SDK's provider chain: the environment, the profile
+// file, then the CVM role, except inside SCF, where no metadata service
+// answers and the SDK's provider would wait on it.
+func DefaultFallback(getenv func(string) string) common.Provider {
+	chain := []common.Provider{common.DefaultEnvProvider(), common.DefaultProfileProvider()}
+	if getenv("TENCENTCLOUD_RUNENV") != "SCF" {
+		chain = append(chain, common.DefaultCvmRoleProvider())
+	}
+	return common.NewProviderChain(chain)
+}
+
+// fallbackTimeout bounds the fallback: the SDK's CVM-role provider calls the
+// metadata service without a timeout or a context.
+const fallbackTimeout = 2 * time.Second
+
+// Resolve returns the invocation's credential and where it came from, or a
+// Setup AuthFailure saying how to provide one.
+func (c Credentials) Resolve(ctx context.Context) (common.CredentialIface, string, error) {
+	id, key := c.Getenv(EnvRoleSecretID), c.Getenv(EnvRoleSecretKey)
+	switch {
+	case id != "" && key != "":
+		return common.NewTokenCredential(id, key, c.Getenv(EnvRoleToken)), "execution role", nil
+	case id != "" || key != "":
+		missing := EnvRoleSecretID
+		if key == "" {
+			missing = EnvRoleSecretKey
+		}
+		return nil, "", apierror.E(apierror.Setup, apierror.AuthFailure, "incomplete credentials: %s is empty while its pair is set", missing)
+	}
+	fallback := c.Fallback
+	if fallback == nil {
+		fallback = DefaultFallback(c.Getenv)
+	}
+	found := make(chan common.CredentialIface, 1) // the provider may outlive the wait
+	go func() {
+		cred, err := fallback.GetCredential()
+		if err != nil || cred == nil || cred.GetSecretId() == "" || cred.GetSecretKey() == "" {
+			cred = nil
+		}
+		found <- cred
+	}()
+	ctx, cancel := context.WithTimeout(ctx, fallbackTimeout)
+	defer cancel()
+	select {
+	case cred := <-found:
+		if cred != nil {
+			return cred, "provider chain", nil
+		}
+	case <-ctx.Done():
+	}
+	return nil, "", apierror.E(apierror.Setup, apierror.AuthFailure,
+		"no credentials found: attach an execution role to the function (a CAM role trusted by scf.qcloud.com that allows dbbrain:AddUserContact; serverless.yml `role`), "+
+			"or for local runs set %s and %s (and %s for temporary keys)", EnvRoleSecretID, EnvRoleSecretKey, EnvRoleToken)
 }

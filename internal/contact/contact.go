@@ -1,14 +1,9 @@
-// Package contact is the DBbrain alert contact: its fields, the rules each
-// must follow, and the decoding of an AddUserContact request (one contact or
-// a batch) from its parameters, whatever carried them.
-//
-// The rules are struct tags checked by go-playground/validator, with custom
-// tags for the name's character set and aliases built from the API's facts in
-// package dbbrain. They follow the API page where its examples agree with it,
-// and the examples where they do not: the page says names are letters, digits
-// and "_", yet its own example is "John Smith", and the 2021-05-27 version of
-// the API allows letters of any script, spaces and some punctuation, so
-// "张三" must pass too.
+// Package contact is the DBbrain alert contact, its rules (struct tags
+// checked by go-playground/validator), and the decoding of an AddUserContact
+// request, one contact or a batch, from its parameters. The rules follow the
+// API page where its examples agree with it, and the examples where not: the
+// page allows letters, digits and "_" in names, yet its example is "John
+// Smith", and the 2021-05-27 API allows any script, so "张三" passes.
 package contact
 
 import (
@@ -27,12 +22,12 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 )
 
-// NamePunctuation lists the punctuation a name may hold besides letters,
-// digits and spaces: the 2021-05-27 API's set plus ".".
-const NamePunctuation = "_-.!@#$%^&*()+=（）"
-
-// MaxBatch is the most contacts one request may carry.
-const MaxBatch = 1000
+const (
+	// NamePunctuation is what a name may hold besides letters, digits and
+	// spaces: the 2021-05-27 API's set plus ".".
+	NamePunctuation = "_-.!@#$%^&*()+=（）"
+	MaxBatch        = 1000 // The most contacts one request may carry.
+)
 
 // Contact is one alert contact as AddUserContact takes it.
 type Contact struct {
@@ -48,73 +43,62 @@ type Item struct {
 	Err     error   // An Invalid *apierror.Error.
 }
 
-// Request is what one set of parameters asks for: one item, or with Batch
-// (the {"Contacts":[...]} form, answered in batch form even for one item)
-// a batch's items in order.
+// Request is what one set of parameters asks for: one item, or a batch's.
 type Request struct {
-	Batch bool
-	Items []Item
+	Batch bool   // The {"Contacts":[...]} form, answered as a batch even for one item.
+	Items []Item // In order.
 }
 
-// fieldNames are a contact's parameters, commonNames the API 3.0 common
-// parameters a request may repeat.
+// A request's parameters: a contact's fields and the API 3.0 common
+// parameters, or a batch's Contacts and the common parameters. Functions, not
+// variables, so that nothing can change them.
 func fieldNames() []string  { return []string{"Name", "ContactInfo", "Product"} }
 func commonNames() []string { return []string{"Action", "Version", "Region"} }
+func batchNames() []string  { return append([]string{"Contacts"}, commonNames()...) }
 
-// IsParameter reports whether name is, in any letter case, a parameter of
-// a request.
+// IsParameter reports whether name is, in any letter case, a parameter.
 func IsParameter(name string) bool {
-	return slices.ContainsFunc(append(append(fieldNames(), commonNames()...), "Contacts"), func(k string) bool { return strings.EqualFold(k, name) })
+	return slices.ContainsFunc(slices.Concat(fieldNames(), batchNames()), func(k string) bool { return strings.EqualFold(k, name) })
 }
 
-// Decoder decodes requests into contacts and checks every field. It is safe
-// for concurrent use; build one per process, since building caches
-// reflection.
+// Decoder decodes requests into checked contacts. It is safe for concurrent
+// use; build one per process, since building caches reflection.
 type Decoder struct{ v *validator.Validate }
 
-// NewDecoder returns a Decoder with the custom tags and the aliases that
-// carry the API's limits.
+// NewDecoder returns a Decoder with the custom tags and the API's limits.
 func NewDecoder() (*Decoder, error) {
 	v := validator.New(validator.WithRequiredStructEnabled())
 	v.RegisterAlias("namelen", fmt.Sprintf("min=%d,max=%d", dbbrain.MinNameLen, dbbrain.MaxNameLen))
 	v.RegisterAlias("emaillen", fmt.Sprintf("max=%d", dbbrain.MaxEmailLen))
 	v.RegisterAlias("product", "eq="+dbbrain.Product)
-	for tag, bad := range map[string]func(string) rune{"contactname": badNameRune, "visible": invisibleRune} {
-		if err := v.RegisterValidation(tag, func(fl validator.FieldLevel) bool { return bad(fl.Field().String()) < 0 }); err != nil {
+	for tag, bad := range map[string]func(rune) bool{"contactname": notInName, "visible": invisible} {
+		if err := v.RegisterValidation(tag, func(fl validator.FieldLevel) bool { return !strings.ContainsFunc(fl.Field().String(), bad) }); err != nil {
 			return nil, fmt.Errorf("registering the %s rule: %w", tag, err)
 		}
 	}
 	return &Decoder{v: v}, nil
 }
 
-// badNameRune returns the first rune a name may not hold, or -1.
-func badNameRune(s string) rune {
-	for _, r := range s {
-		if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune(NamePunctuation, r) {
-			return r
-		}
-	}
-	return -1
+// notInName reports whether a name may not hold r.
+func notInName(r rune) bool {
+	return !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune(NamePunctuation, r)
 }
 
-// invisibleRune returns the first rune of an address that a reader cannot
-// see or that could smuggle text (spaces, control and format characters such
-// as bidirectional overrides), or -1. RFC 5322 allows some inside quoted
-// local parts; an alert address has no use for them.
-func invisibleRune(s string) rune {
-	for _, r := range s {
-		if !unicode.IsGraphic(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
-			return r
-		}
-	}
-	return -1
+// invisible reports whether an address may not hold r: a reader cannot see
+// it, or it could smuggle text (spaces, control and format characters such as
+// bidi overrides). RFC 5322 allows some; an alert address needs none.
+func invisible(r rune) bool {
+	return !unicode.IsGraphic(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
 }
 
-// Decode decodes an AddUserContact request; region is the one this function
-// serves, which a Region parameter must match. An error means the request as
-// a whole is unusable (a common parameter, the batch's form, or a single
-// contact); in a batch each item is judged on its own and a bad one never
-// stops the others.
+// firstRune returns the first rune of s that is bad (else its first rune).
+func firstRune(s string, bad func(rune) bool) rune {
+	r, _ := utf8.DecodeRuneInString(s[max(strings.IndexFunc(s, bad), 0):])
+	return r
+}
+
+// Decode decodes an AddUserContact request for region. An error means the
+// request as a whole is unusable; a batch's items are judged each on its own.
 func (d *Decoder) Decode(p Params, region string) (Request, error) {
 	if err := checkCommon(p, region); err != nil {
 		return Request{}, err
@@ -126,11 +110,10 @@ func (d *Decoder) Decode(p Params, region string) (Request, error) {
 	var problems issues
 	for _, name := range p.Names() {
 		switch {
-		case name == "Contacts" || slices.Contains(commonNames(), name):
 		case slices.Contains(fieldNames(), name):
 			problems.add(apierror.InvalidParameter, name+" cannot be given beside Contacts: a request holds one contact or a batch, not both")
-		default:
-			problems.unknown(name, append([]string{"Contacts"}, commonNames()...))
+		case !slices.Contains(batchNames(), name):
+			problems.unknown(name, batchNames())
 		}
 	}
 	if err := problems.err(); err != nil {
@@ -149,27 +132,26 @@ func (d *Decoder) Decode(p Params, region string) (Request, error) {
 	}
 	req := Request{Batch: true, Items: make([]Item, len(raws))}
 	for i, raw := range raws {
-		if item, err := ParseJSON(raw, fmt.Sprintf("Contacts[%d]", i)); err != nil {
-			req.Items[i] = Item{Err: err}
-		} else {
-			req.Items[i] = d.item(item, nil)
+		p, err := ParseJSON(raw, fmt.Sprintf("Contacts[%d]", i))
+		req.Items[i] = Item{Err: err}
+		if err == nil {
+			req.Items[i] = d.item(p, nil)
 		}
 	}
 	return req, nil
 }
 
-// item decodes and validates one contact, reporting every problem at once: a
-// missing or wrongly typed field does not hide the other fields' broken
-// rules. allowed lists the other names that may appear beside the fields.
+// item decodes one contact, reporting every problem at once; allowed lists
+// the other names that may appear beside the fields.
 func (d *Decoder) item(p Params, allowed []string) Item {
 	var problems issues
-	var c Contact
-	var skip []string // fields already reported as missing or malformed
 	for _, name := range p.Names() {
 		if !slices.Contains(fieldNames(), name) && !slices.Contains(allowed, name) {
 			problems.unknown(name, fieldNames())
 		}
 	}
+	var c Contact
+	var skip []string // fields already reported as missing or malformed
 	for _, f := range []struct {
 		name, missing string
 		dst           *string
@@ -208,8 +190,8 @@ func (d *Decoder) item(p Params, allowed []string) Item {
 	return it
 }
 
-// describe words a broken rule. Values are never echoed whole: an answer may
-// be logged by the caller, and the email is personal data.
+// describe words a broken rule, never echoing a value whole: an answer may
+// be logged, and the email is personal data.
 func describe(fe validator.FieldError, c Contact) string {
 	f := fe.Field()
 	switch fe.Tag() {
@@ -222,9 +204,9 @@ func describe(fe validator.FieldError, c Contact) string {
 	case "startsnotwith":
 		return fmt.Sprintf("%s must not start with %q", f, fe.Param())
 	case "contactname":
-		return fmt.Sprintf("Name may contain only letters, digits, spaces and %s; it contains %q", NamePunctuation, badNameRune(c.Name))
+		return fmt.Sprintf("Name may contain only letters, digits, spaces and %s; it contains %q", NamePunctuation, firstRune(c.Name, notInName))
 	case "visible":
-		return fmt.Sprintf("%s may not contain spaces, control or invisible characters; it contains %q", f, invisibleRune(c.ContactInfo))
+		return fmt.Sprintf("%s may not contain spaces, control or invisible characters; it contains %q", f, firstRune(c.ContactInfo, invisible))
 	case "email":
 		return f + " must be an email address such as name@example.com"
 	case "product":
@@ -233,8 +215,8 @@ func describe(fe validator.FieldError, c Contact) string {
 	return fmt.Sprintf("%s breaks the rule %q", f, fe.Tag())
 }
 
-// checkCommon checks the API 3.0 common parameters a caller may copy from
-// the API page's example: they must name this action, version and region.
+// checkCommon checks that the common parameters name this action, version
+// and region.
 func checkCommon(p Params, region string) error {
 	for _, c := range []struct{ name, want, code, hint string }{
 		{"Action", dbbrain.ActionAddUserContact, apierror.InvalidAction, "this function serves only " + dbbrain.ActionAddUserContact},
@@ -252,22 +234,23 @@ func checkCommon(p Params, region string) error {
 	return nil
 }
 
-// issues collects every problem of a request so that one answer reports all
-// of them. The answer's code is the most basic problem's: a malformed value,
-// then a missing field, an unknown one, and broken rules last. At most
-// maxUnknown unknown names are quoted, so that thousands cannot flood it.
+// issues collects every problem of a request for one answer, coded as the
+// most basic (codeOrder()); at most maxUnknown unknown names are quoted, so
+// that thousands cannot flood it.
 type issues struct {
-	byCode   map[string][]string
+	msgs     [4][]string // by codeOrder()
 	unknowns int
+}
+
+func codeOrder() []string {
+	return []string{apierror.InvalidParameter, apierror.MissingParameter, apierror.UnknownParameter, apierror.InvalidParameterValue}
 }
 
 const maxUnknown = 5
 
 func (p *issues) add(code, msg string) {
-	if p.byCode == nil {
-		p.byCode = map[string][]string{}
-	}
-	p.byCode[code] = append(p.byCode[code], msg)
+	i := slices.Index(codeOrder(), code)
+	p.msgs[i] = append(p.msgs[i], msg)
 }
 
 func (p *issues) unknown(name string, known []string) {
@@ -275,28 +258,23 @@ func (p *issues) unknown(name string, known []string) {
 		return
 	}
 	msg := apierror.Quote(name) + " is not a parameter of " + dbbrain.ActionAddUserContact
-	for _, k := range known {
-		if strings.EqualFold(k, name) {
-			msg += fmt.Sprintf(" (did you mean %s?)", k)
-		}
+	if i := slices.IndexFunc(known, func(k string) bool { return strings.EqualFold(k, name) }); i >= 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", known[i])
 	}
 	p.add(apierror.UnknownParameter, msg)
 }
 
 func (p *issues) err() error {
-	var code string
 	var msgs []string
-	for _, c := range []string{apierror.InvalidParameter, apierror.MissingParameter, apierror.UnknownParameter, apierror.InvalidParameterValue} {
-		if len(p.byCode[c]) > 0 && code == "" {
-			code = c
-		}
-		msgs = append(msgs, p.byCode[c]...)
-		if c == apierror.UnknownParameter && p.unknowns > maxUnknown {
-			msgs = append(msgs, fmt.Sprintf("and %d more unknown parameters", p.unknowns-maxUnknown))
+	for i, m := range p.msgs {
+		msgs = append(msgs, m...)
+		if n := p.unknowns - maxUnknown; codeOrder()[i] == apierror.UnknownParameter && n > 0 {
+			msgs = append(msgs, fmt.Sprintf("and %d more unknown parameters", n))
 		}
 	}
-	if code == "" {
+	i := slices.IndexFunc(p.msgs[:], func(m []string) bool { return len(m) > 0 })
+	if i < 0 {
 		return nil
 	}
-	return apierror.E(apierror.Invalid, code, "%s", strings.Join(msgs, "; "))
+	return apierror.E(apierror.Invalid, codeOrder()[i], "%s", strings.Join(msgs, "; "))
 }

@@ -17,29 +17,22 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 )
 
-// Params are the parameters of one request, whatever carried them (an
-// event, a JSON or form body, a query string, a message): its members in
-// order, each a raw JSON value, so that one decoder checks them all.
-//
-// JSON is read by encoding/json/v2's implementation, which refuses invalid
-// UTF-8, malformed input and names in another case. Repeated names are
-// refused too (a contact built from half of two is worse than an error),
-// checked here one object at a time: a batch item's repetition is that
-// item's failure, not the request's.
+// Params are the parameters of one request, whatever carried them: its
+// members in order, each a raw JSON value, so that one decoder checks them
+// all. JSON is read by encoding/json/v2's implementation; repeated names are
+// refused here one object at a time, so that a batch item's is its own failure.
 type Params struct {
 	names  []string
 	values map[string]jsontext.Value
 }
 
-// MaxMembers bounds the members of any object and the elements of any list
-// that is read. To find repeated names the library keeps every name of an
-// object, which for the 500,000 keys of a 6 MB event costs about 100 MB,
-// more than SCF's smallest instance has; no request comes near the bound (a
-// batch holds 1000 contacts, a CKafka delivery 10,000 records).
+// MaxMembers bounds the members of any object or list read: finding repeated
+// names keeps every name, about 100 MB for the 500,000 keys of a 6 MB event,
+// more than SCF's smallest instance has. No request comes near it.
 const MaxMembers = 10_000
 
-// ParseJSON decodes data, which must hold exactly one JSON object; what
-// names it in messages ("the body"). Failures are Invalid InvalidParameter.
+// ParseJSON decodes exactly one JSON object, named what in messages ("the
+// body"). Failures are Invalid InvalidParameter.
 func ParseJSON(data []byte, what string) (Params, error) {
 	if err := Check(data, what); err != nil {
 		return Params{}, err
@@ -59,7 +52,7 @@ func ParseJSON(data []byte, what string) (Params, error) {
 		if err != nil {
 			return Params{}, syntaxError(what, err)
 		}
-		if _, dup := p.values[name]; dup {
+		if p.Has(name) {
 			return Params{}, invalid("%s has the member %s more than once", what, apierror.Quote(name))
 		}
 		p.names = append(p.names, name)
@@ -68,8 +61,7 @@ func ParseJSON(data []byte, what string) (Params, error) {
 	return p, nil // Check saw that nothing follows
 }
 
-// Check refuses what no reader here should spend memory on: nothing, a
-// byte-order mark, invalid UTF-8, or what Walk refuses.
+// Check refuses nothing, a byte-order mark, invalid UTF-8, and what Walk refuses.
 func Check(data []byte, what string) error {
 	switch {
 	case len(bytes.TrimSpace(data)) == 0:
@@ -82,14 +74,12 @@ func Check(data []byte, what string) error {
 	return Walk(data, what)
 }
 
-// Walk refuses JSON that is malformed, holds data after its value, or more
-// than MaxMembers members or elements in one object or list. It reads the
-// tokens once, keeping no names, and lets invalid UTF-8 and repeated names
-// pass, so that a lenient reading can use it too.
+// Walk refuses JSON that is malformed, followed by data, or with more than
+// MaxMembers in an object or list; it lets invalid UTF-8 and repeated names
+// pass, for lenient readings too.
 func Walk(data []byte, what string) error {
 	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
-	complete := false // a whole top-level value has been read
-	for {
+	for complete := false; ; complete = dec.StackDepth() == 0 {
 		tok, err := dec.ReadToken()
 		switch {
 		case err == io.EOF:
@@ -99,7 +89,6 @@ func Walk(data []byte, what string) error {
 		case err != nil:
 			return syntaxError(what, err)
 		}
-		complete = dec.StackDepth() == 0
 		kind, n := dec.StackIndex(dec.StackDepth())
 		if kind == '{' {
 			n /= 2 // a name and a value each
@@ -120,32 +109,31 @@ func invalid(format string, args ...any) error {
 
 // syntaxError words the library's errors, or returns nil for nil.
 func syntaxError(what string, err error) error {
-	var se *jsontext.SyntacticError
+	se, isSyntax := errors.AsType[*jsontext.SyntacticError](err)
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "%s is not valid JSON: it ends too early", what)
-	case errors.As(err, &se) && errors.Is(se.Err, jsontext.ErrDuplicateName):
+	case isSyntax && errors.Is(se.Err, jsontext.ErrDuplicateName):
 		return apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "%s has the member %s more than once (at %s)", what,
 			apierror.Quote(se.JSONPointer.LastToken()), apierror.Quote(string(se.JSONPointer)))
-	case errors.As(err, &se):
+	case isSyntax:
 		return apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "%s is not valid JSON: %s (offset %d)", what,
 			strings.TrimPrefix(se.Err.Error(), "jsontext: "), se.ByteOffset)
 	}
 	return apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "%s is not valid JSON: %v", what, err)
 }
 
-// Unmarshal decodes data, which Check has passed, into v with the library's
-// strict defaults, wording a type mismatch in plain words: "the timer event
-// is malformed: TriggerName must hold a string, not a number".
+// Unmarshal decodes checked data into v, wording a mismatch plainly: "the
+// timer event is malformed: TriggerName must hold a string, not a number".
 func Unmarshal(data []byte, v any, what string) error {
 	err := json.Unmarshal(data, v)
-	var se *json.SemanticError
-	if err == nil || !errors.As(err, &se) {
+	se, ok := errors.AsType[*json.SemanticError](err)
+	if !ok {
 		return syntaxError(what, err) // a name repeated in a nested object, say
 	}
-	want := ""
+	want := "an object"
 	if se.GoType != nil {
 		switch k := se.GoType.Kind(); {
 		case k == reflect.String:
@@ -159,13 +147,11 @@ func Unmarshal(data []byte, v any, what string) error {
 		}
 	}
 	return apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "%s is malformed: %s must hold %s, not %s",
-		what, strings.ReplaceAll(strings.TrimPrefix(string(se.JSONPointer), "/"), "/", "."), cmp.Or(want, "an object"), kindName(se.JSONKind))
+		what, strings.ReplaceAll(strings.TrimPrefix(string(se.JSONPointer), "/"), "/", "."), want, kindName(se.JSONKind))
 }
 
-// ParseValues builds Params from URL-style values (a query string or a form
-// body), names sorted. A name given once becomes a JSON string, a name given
-// several times a JSON list, which the decoder refuses for a string field
-// instead of silently picking one.
+// ParseValues builds Params from a query string or form, names sorted; a
+// repeated name becomes a list, which a string field refuses.
 func ParseValues(v map[string][]string, what string) (Params, error) {
 	if len(v) > MaxMembers {
 		return Params{}, invalid("%s holds more than %d parameters: no request of this function has so many", what, MaxMembers)
@@ -205,8 +191,7 @@ func (p Params) Raw(name string) (jsontext.Value, bool) {
 	return v, ok
 }
 
-// Merge adds other's members after p's. A name in both is refused: the
-// query string and the body disagree, or repeat themselves, and neither can
+// Merge adds other's members after p's, refusing a name in both: neither can
 // be trusted over the other.
 func (p Params) Merge(other Params, what string) (Params, error) {
 	out := Params{names: slices.Concat(p.names, other.names), values: maps.Clone(p.values)}
@@ -214,7 +199,7 @@ func (p Params) Merge(other Params, what string) (Params, error) {
 		out.values = map[string]jsontext.Value{}
 	}
 	for _, name := range other.names {
-		if _, dup := out.values[name]; dup {
+		if out.Has(name) {
 			return Params{}, invalid("the parameter %s is given twice (%s)", apierror.Quote(name), what)
 		}
 		out.values[name] = other.values[name]
@@ -222,9 +207,8 @@ func (p Params) Merge(other Params, what string) (Params, error) {
 	return out, nil
 }
 
-// String returns a member that must be a JSON string. An absent or null
-// member reports present == false; another type is an InvalidParameter error
-// naming the member and the type found.
+// String returns a member that must be a JSON string; absent or null, it is
+// not present.
 func (p Params) String(name string) (value string, present bool, err error) {
 	raw, ok := p.values[name]
 	if !ok || raw.Kind() == 'n' {
@@ -238,10 +222,10 @@ func (p Params) String(name string) (value string, present bool, err error) {
 
 // JSONKind names the JSON type of a raw value in plain words.
 func JSONKind(raw []byte) string {
-	if len(bytes.TrimSpace(raw)) == 0 {
+	if raw = bytes.TrimSpace(raw); len(raw) == 0 {
 		return "empty"
 	}
-	return kindName(jsontext.Value(bytes.TrimSpace(raw)).Kind())
+	return kindName(jsontext.Value(raw).Kind())
 }
 
 func kindName(k jsontext.Kind) string {

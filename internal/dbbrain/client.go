@@ -1,12 +1,19 @@
 package dbbrain
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
@@ -17,17 +24,14 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/redact"
 )
 
-// ErrMaybeApplied marks a failure that happened after the request was
-// written: DBbrain may have applied it even though no answer arrived.
+// ErrMaybeApplied marks a failure after the request was written: DBbrain may
+// have applied it.
 var ErrMaybeApplied = errors.New("the request was sent; DBbrain may have applied it")
 
-// Client calls DBbrain in one region through the SDK's common client: it
-// needs only the small common module (signing, transport, errors), not the
-// per-product module, whose generated types for two actions would be most of
-// the binary's SDK code. Each call builds an SDK client for the invocation's
-// credential (it changes between invocations) on one shared transport (so
-// connections outlive invocations). The SDK's own retries stay off: they
-// ignore the context and resend the same signed request.
+// Client calls DBbrain in one region through the SDK's common client (the
+// per-product module's types would be most of the binary's SDK code), one
+// per call for the invocation's credential, on a shared transport. The SDK's
+// retries stay off: they ignore the context and resend the same signed request.
 type Client struct {
 	region    string
 	endpoint  Endpoint
@@ -41,23 +45,23 @@ func NewClient(region string, endpoint Endpoint, transport http.RoundTripper) *C
 
 // Contact is a contact as DescribeAllUserContact lists it.
 type Contact struct {
-	ID        int64  `json:"Id"`   // The contact's id.
-	Name      string `json:"Name"` // The contact's name.
-	Mail      string `json:"Mail"` // The contact's email address.
-	RequestID string `json:"-"`    // The RequestId of the answer that listed it.
+	ID        int64  `json:"Id"`
+	Name      string `json:"Name"`
+	Mail      string `json:"Mail"`
+	RequestID string `json:"-"` // The RequestId of the answer that listed it.
 }
 
 // AddResult is AddUserContact's answer.
 type AddResult struct {
-	ID        int64  `json:"Id"`        // The new contact's id.
-	RequestID string `json:"RequestId"` // DBbrain's RequestId.
+	ID        int64  `json:"Id"` // The new contact's id.
+	RequestID string `json:"RequestId"`
 }
 
 // DescribeResult is DescribeAllUserContact's answer.
 type DescribeResult struct {
-	TotalCount int64     `json:"TotalCount"` // How many contacts matched.
-	Contacts   []Contact `json:"Contacts"`   // The matching contacts.
-	RequestID  string    `json:"RequestId"`  // DBbrain's RequestId.
+	TotalCount int64     `json:"TotalCount"`
+	Contacts   []Contact `json:"Contacts"`
+	RequestID  string    `json:"RequestId"`
 }
 
 // answer is the SDK's form of a response: T under "Response".
@@ -66,8 +70,8 @@ type answer[T any] struct {
 	Response *T `json:"Response"`
 }
 
-// AddUserContact registers a contact. Errors are *apierror.Error carrying
-// DBbrain's code, message and RequestId when DBbrain answered.
+// AddUserContact registers a contact. Errors are *apierror.Error, with
+// DBbrain's code, message and RequestId when it answered.
 func (c *Client) AddUserContact(ctx context.Context, cred common.CredentialIface, name, email, product string) (AddResult, error) {
 	var a answer[struct {
 		ID *int64 `json:"Id"`
@@ -102,9 +106,8 @@ func (c *Client) DescribeAllUserContact(ctx context.Context, cred common.Credent
 func (c *Client) send(ctx context.Context, cred common.CredentialIface, action string, p map[string]any, resp tchttp.Response) error {
 	prof := profile.NewClientProfile()
 	prof.HttpProfile.Endpoint, prof.HttpProfile.Scheme, prof.HttpProfile.ReqMethod = c.endpoint.Host, c.endpoint.Scheme, http.MethodPost
-	// No client timeout: the context carries the invocation's deadline, and
-	// an http.Client timeout around a wrapped transport would keep a timer
-	// and a goroutine per request alive until it fired.
+	// No timeout: the context has the deadline, and one around a wrapped
+	// transport would keep a timer and a goroutine per request until it fired.
 	prof.HttpProfile.ReqTimeout = 0
 	prof.Language = "en-US"
 	prof.DisableRegionBreaker = true // it would fail over to another region's host
@@ -116,24 +119,27 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 	}
 	state := &callState{}
 	req.SetContext(httptrace.WithClientTrace(context.WithValue(ctx, callStateKey{}, state), &httptrace.ClientTrace{
-		WroteRequest: func(info httptrace.WroteRequestInfo) { state.wrote(info.Err) },
+		WroteRequest: func(info httptrace.WroteRequestInfo) {
+			if info.Err == nil {
+				state.written.Store(true)
+			}
+		},
 	}))
 	if err := client.Send(req, resp); err != nil {
-		written, readErr := state.get()
-		return translate(ctx, action, c.endpoint, err, written, readErr)
+		state.mu.Lock()
+		defer state.mu.Unlock()
+		return translate(ctx, action, c.endpoint, err, state.written.Load(), state.readErr)
 	}
 	return nil
 }
 
-// translate turns an SDK error into an *apierror.Error, its kind set here,
-// where the answer is understood: DBbrain's own codes pass through,
-// classified by kindOf; failures on our side get a ClientError code, but a
-// bare 5xx, which means what DBbrain's ServiceUnavailable does. A failure
-// after the request was written carries ErrMaybeApplied.
+// translate turns an SDK error into an *apierror.Error: DBbrain's codes pass
+// through, classified by kindOf; failures on our side get a ClientError code,
+// but a bare 5xx means ServiceUnavailable. A failure after the request was
+// written carries ErrMaybeApplied.
 func translate(ctx context.Context, action string, ep Endpoint, err error, written bool, readErr error) error {
-	var cause error = err
-	var sdk *tcerr.TencentCloudSDKError
-	if errors.As(err, &sdk) {
+	cause := err
+	if sdk, ok := errors.AsType[*tcerr.TencentCloudSDKError](err); ok {
 		switch sdk.Code {
 		case "ClientError.NetworkError":
 			cause = sdk.Unwrap()
@@ -149,13 +155,13 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 			return &apierror.Error{Kind: apierror.Setup, Code: sdk.Code, Message: "the SDK failed before calling " + action + ": " + sdk.Message, Err: err}
 		}
 	}
-	var status *StatusError
+	status, bare := errors.AsType[*StatusError](cause)
 	switch {
-	case errors.As(cause, &status) && status.StatusCode == http.StatusTooManyRequests:
+	case bare && status.StatusCode == http.StatusTooManyRequests:
 		return apierror.Wrap(apierror.Throttled, apierror.RequestLimitExceeded, err, "DBbrain answered %s with HTTP 429 and no API envelope", action)
-	case errors.As(cause, &status) && status.StatusCode >= 500:
+	case bare && status.StatusCode >= 500:
 		return apierror.Wrap(apierror.Transient, apierror.ServiceUnavailable, maybeApplied(err, written), "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
-	case errors.As(cause, &status):
+	case bare:
 		return apierror.Wrap(apierror.Setup, apierror.HTTPStatusCodeError, err, "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
 	case errors.Is(cause, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return apierror.Wrap(apierror.Transient, apierror.DeadlineExceeded, maybeApplied(err, written), "no answer to %s before the invocation's deadline", action)
@@ -165,10 +171,9 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 	return apierror.Wrap(apierror.Transient, apierror.NetworkError, maybeApplied(err, written), "calling %s at %s failed: %s", action, redact.URLsIn(ep.URL()), redact.URLsIn(fmt.Sprint(cause)))
 }
 
-// kindOf says what an answered code means, by family; the README's table of
-// codes is this switch. The API page documents codes, not their causes, so
-// where it is silent the kind is the one that neither stalls a record
-// trigger for ever nor drops a contact unreported.
+// kindOf classifies an answered code by family (the README's table). The API
+// page documents codes, not causes: where it is silent, the kind neither
+// stalls a record trigger for ever nor drops a contact unreported.
 func kindOf(code string) apierror.Kind {
 	switch apierror.Family(code) {
 	case "RequestLimitExceeded":
@@ -178,10 +183,7 @@ func kindOf(code string) apierror.Kind {
 	case "AuthFailure", "UnauthorizedOperation", "OperationDenied", "UnsupportedRegion", "NoSuchVersion", "InvalidAction":
 		return apierror.Setup // the role, the account, the region: the same for every contact
 	}
-	// About this contact (InvalidParameterValue, FailedOperation,
-	// LimitExceeded, ...), or a code the page does not list: refused for
-	// good, and reported with the contact.
-	return apierror.Invalid
+	return apierror.Invalid // about this contact (InvalidParameterValue, FailedOperation, ...), or unlisted
 }
 
 func maybeApplied(err error, written bool) error {
@@ -189,4 +191,90 @@ func maybeApplied(err error, written bool) error {
 		return fmt.Errorf("%w: %w", ErrMaybeApplied, err)
 	}
 	return err
+}
+
+// StatusError is an HTTP answer without an API envelope, such as a proxy's
+// 503, which the SDK reports as a JSON parse error, hiding that a retry may do.
+type StatusError struct {
+	StatusCode int    // The HTTP status.
+	Body       string // The start of the body, for the message.
+}
+
+// Error describes the answer.
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("HTTP %d without an API envelope: %s", e.StatusCode, e.Body)
+}
+
+// NewTransport returns the transport a process's calls share, so that a warm
+// instance reuses its connections, at most maxIdle of them idle.
+func NewTransport(maxIdle int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxIdle
+	t.IdleConnTimeout = 30 * time.Second
+	t.ResponseHeaderTimeout = 0 // the invocation's deadline bounds each call
+	return t
+}
+
+// Bounds on what is read and quoted of an answer without an envelope.
+const (
+	maxErrorBody   = 64 << 10
+	maxBodyExcerpt = 200
+)
+
+// envelopeCheck turns answers that are not API envelopes into a
+// *StatusError, and watches a 200 answer's body as the SDK reads it.
+type envelopeCheck struct{ next http.RoundTripper }
+
+// RoundTrip sends req and vets the answer.
+func (c envelopeCheck) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusOK {
+		if st, ok := req.Context().Value(callStateKey{}).(*callState); ok {
+			resp.Body = &watchedBody{ReadCloser: resp.Body, state: st}
+		}
+		return resp, nil
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	var v struct {
+		Response *struct{ Error *struct{ Code string } }
+	}
+	if rerr == nil && json.Unmarshal(body, &v) == nil && v.Response != nil && v.Response.Error != nil && v.Response.Error.Code != "" {
+		// A Tencent error envelope with another status: the SDK reads its code.
+		resp.Body, resp.StatusCode = io.NopCloser(bytes.NewReader(body)), http.StatusOK
+		return resp, nil
+	}
+	return nil, &StatusError{StatusCode: resp.StatusCode, Body: apierror.Clip(string(bytes.TrimSpace(body)), maxBodyExcerpt)}
+}
+
+// callState records what the SDK's error hides: whether the request was
+// written, and why a body broke off (the SDK says "JSON parse error").
+type callState struct {
+	written atomic.Bool
+	mu      sync.Mutex
+	readErr error // the first failed read
+}
+
+type callStateKey struct{}
+
+// watchedBody records a failed read and closes the body, which one of the
+// SDK's paths never does.
+type watchedBody struct {
+	io.ReadCloser
+	state *callState
+}
+
+// Read reads the body, recording the first failure.
+func (b *watchedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.state.mu.Lock()
+		b.state.readErr = cmp.Or(b.state.readErr, err)
+		b.state.mu.Unlock()
+		_ = b.ReadCloser.Close()
+	}
+	return n, err
 }

@@ -1,8 +1,6 @@
-// Package dbbrain is the DBbrain API as this project knows it: its documented
-// facts (service, version, product, actions, limits), defined here once and
-// used by the function, the emulator and the tools, and a client that calls
-// it through the Tencent Cloud Go SDK's common client. Facts only the
-// emulator needs (the 2021-05-27 version, v1 signatures) live there.
+// Package dbbrain is the DBbrain API as this project knows it: its facts,
+// defined once for the function, the emulator and the tools (facts only the
+// emulator needs live there), and a client through the SDK's common client.
 package dbbrain
 
 import (
@@ -15,48 +13,33 @@ import (
 
 // Facts of the API, from the AddUserContact page (version 2019-10-16).
 const (
-	// Service is the API 3.0 service name: the credential scope's service and
-	// the first label of the endpoint.
-	Service = "dbbrain"
-	// Version is the API version the function calls.
-	Version = "2019-10-16"
-	// Product is the only product the contact actions accept.
-	Product = "mysql"
+	Service = "dbbrain"    // The API 3.0 service: the credential scope's, and the endpoint's first label.
+	Version = "2019-10-16" // The API version the function calls.
+	Product = "mysql"      // The only product the contact actions accept.
 
 	ActionAddUserContact         = "AddUserContact"
 	ActionDescribeAllUserContact = "DescribeAllUserContact"
 
-	// RateLimit is AddUserContact's documented limit: requests per second
-	// for the whole account.
-	RateLimit = 20
-	// DefaultRegion is the region the API page says to select.
-	DefaultRegion = "ap-guangzhou"
-
-	// MinNameLen and MaxNameLen bound a contact name, in characters.
-	MinNameLen = 2
-	MaxNameLen = 60
-	// MaxEmailLen is the longest address SMTP can carry (RFC 5321).
-	MaxEmailLen = 254
-	// Domain is the public API 3.0 domain.
-	Domain = "tencentcloudapi.com"
+	RateLimit     = 20                    // AddUserContact's limit: calls per second for the whole account.
+	DefaultRegion = "ap-guangzhou"        // The region the API page says to select.
+	MinNameLen    = 2                     // The shortest contact name, in characters.
+	MaxNameLen    = 60                    // The longest contact name, in characters.
+	MaxEmailLen   = 254                   // The longest address SMTP can carry (RFC 5321).
+	Domain        = "tencentcloudapi.com" // The public API 3.0 domain.
 )
 
-// Endpoint is where requests go: the SDK's HttpProfile takes the scheme and
-// the bare host separately.
+// Endpoint is where requests go, split as the SDK's HttpProfile takes it.
 type Endpoint struct {
-	// Scheme is "HTTPS" or "HTTP", spelled as the SDK wants it.
-	Scheme string
-	// Host is host[:port] without a scheme or path.
-	Host string
+	Scheme string // "HTTPS" or "HTTP", spelled as the SDK wants it.
+	Host   string // host[:port], without a scheme or path.
 }
 
 // URL renders the endpoint for logs and messages.
 func (e Endpoint) URL() string { return strings.ToLower(e.Scheme) + "://" + e.Host }
 
-// ResolveEndpoint returns the endpoint for region, or the override when one
-// is given (a URL such as http://127.0.0.1:9000, for the local emulator and
-// tests, or https://dbbrain.intl.tencentcloudapi.com). Finance regions are
-// served only on their own domain, as the API page notes.
+// ResolveEndpoint returns the endpoint for region (finance regions have their
+// own domain), or the override URL when one is given (http://127.0.0.1:9000
+// for the emulator, https://dbbrain.intl.tencentcloudapi.com).
 func ResolveEndpoint(region, override string) (Endpoint, error) {
 	if override == "" {
 		if strings.HasSuffix(region, "-fsi") {
@@ -64,9 +47,7 @@ func ResolveEndpoint(region, override string) (Endpoint, error) {
 		}
 		return Endpoint{Scheme: "HTTPS", Host: Service + "." + Domain}, nil
 	}
-	// The override is quoted with its password masked: messages reach
-	// answers and logs.
-	shown := redact.URLsIn(override)
+	shown := redact.URLsIn(override) // messages reach answers and logs
 	u, err := url.Parse(override)
 	if err != nil {
 		return Endpoint{}, fmt.Errorf("the endpoint %q is not a URL: %s", shown, redact.URLsIn(err.Error()))

@@ -3,8 +3,7 @@ package event
 import "github.com/go-json-experiment/json/jsontext"
 
 // CKafkaEvent is the event of a CKafka trigger: a batch of messages from one
-// topic. The trigger invokes synchronously and, after a function error,
-// delivers the whole batch again.
+// topic, delivered again whole after a function error.
 type CKafkaEvent struct {
 	Records []CKafkaRecord `json:"Records"` // The messages.
 }
@@ -14,9 +13,8 @@ type CKafkaRecord struct {
 	Ckafka CKafkaMessage `json:"Ckafka"` // The message.
 }
 
-// CKafkaMessage is one Kafka message. Tencent's templates show the
-// coordinates as numbers and as strings ("partition":""), so each is kept as
-// sent.
+// CKafkaMessage is one Kafka message; its coordinates are kept as sent
+// (Tencent's templates show numbers and strings, "partition":"").
 type CKafkaMessage struct {
 	Topic     jsontext.Value `json:"topic,omitzero"`     // The topic.
 	Partition jsontext.Value `json:"partition,omitzero"` // The partition.

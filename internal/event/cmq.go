@@ -13,9 +13,8 @@ type CMQRecord struct {
 	CMQ CMQMessage `json:"CMQ"` // The message.
 }
 
-// CMQMessage is one message published to a CMQ topic. The documentation's
-// samples disagree on types (topicOwner a number or a string, msgTag a
-// string or a list), so each member is kept as sent.
+// CMQMessage is one message published to a CMQ topic; each member is kept as
+// sent (the samples send topicOwner and msgTag in several types).
 type CMQMessage struct {
 	Type             jsontext.Value `json:"type,omitzero"`             // "topic".
 	TopicOwner       jsontext.Value `json:"topicOwner,omitzero"`       // The topic owner's account.

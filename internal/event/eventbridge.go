@@ -2,11 +2,9 @@ package event
 
 import "github.com/go-json-experiment/json/jsontext"
 
-// CloudEvent is an event delivered by an EventBridge rule, in the
-// CloudEvents 1.0 form. Its data is the contact, or, for a connector such as
-// TDMQ for Pulsar (type "connector:tdmq"), an object whose msgBody is. The
-// samples disagree on types (time a string or a number, specversion "0",
-// "1.0" or "1.0.2"), so members are kept as sent.
+// CloudEvent is an event of an EventBridge rule (CloudEvents 1.0): its data
+// is the contact or, from a connector such as "connector:tdmq", an object
+// whose msgBody is. Members are kept as sent: their types vary.
 type CloudEvent struct {
 	SpecVersion     jsontext.Value `json:"specversion,omitzero"`     // CloudEvents version.
 	ID              jsontext.Value `json:"id,omitzero"`              // The event id.

@@ -3,8 +3,7 @@ package event
 import "github.com/go-json-experiment/json/jsontext"
 
 // FunctionURLEvent is the event of a Function URL, SCF's current HTTP entry:
-// the API Gateway shape without requestContext, isBase64Encoded and the
-// *Parameters maps.
+// API Gateway's shape without requestContext, isBase64Encoded and *Parameters.
 type FunctionURLEvent struct {
 	Body           string         `json:"body"`                    // The raw body.
 	Headers        jsontext.Value `json:"headers,omitzero"`        // As in APIGatewayEvent.
@@ -14,8 +13,7 @@ type FunctionURLEvent struct {
 	StageVariables map[string]any `json:"stageVariables,omitzero"` // Sent by some setups; unused.
 }
 
-// IntegrationResponse is what an HTTP trigger (API Gateway integration or
-// Function URL) turns into the HTTP answer.
+// IntegrationResponse is what an HTTP trigger turns into the HTTP answer.
 type IntegrationResponse struct {
 	IsBase64Encoded bool              `json:"isBase64Encoded"` // Always false: bodies are JSON text.
 	StatusCode      int               `json:"statusCode"`      // The HTTP status.

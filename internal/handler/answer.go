@@ -2,10 +2,10 @@ package handler
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -14,9 +14,7 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/redact"
 )
 
-// verdict is what an outcome asks of the platform, in the manner of
-// Powertools' batch processor: each record gets one, the greatest of its
-// contacts', and the invocation the greatest of all (the README's table).
+// verdict is what an outcome asks of the platform (the README's table).
 type verdict int
 
 const (
@@ -38,19 +36,21 @@ func verdictOf(err error) verdict {
 	return permanent
 }
 
-// verdicts combines, in this one place, the verdict of each record (the
-// greatest of its contacts') and of the invocation (the greatest of all).
-func (inv *invocation) verdicts() (records []verdict, all verdict) {
+// verdicts is the one place verdicts combine: a record's is the greatest of
+// its contacts', the invocation's the greatest of all, decided by code.
+func (inv *invocation) verdicts() (records []verdict, all verdict, code string) {
 	records = make([]verdict, len(inv.records))
-	all = verdictOf(inv.err)
+	all, code = verdictOf(inv.err), apierror.CodeOf(inv.err)
 	for _, it := range inv.items {
 		v := verdictOf(it.out.Err)
 		if it.record >= 0 {
 			records[it.record] = max(records[it.record], v)
 		}
-		all = max(all, v)
+		if v > all {
+			all, code = v, apierror.CodeOf(it.out.Err)
+		}
 	}
-	return records, all
+	return records, all, code
 }
 
 // ErrorBody is the Error object of a failure envelope or a batch result.
@@ -59,8 +59,7 @@ type ErrorBody struct {
 	Message string `json:"Message"` // The human-readable text.
 }
 
-// Result is one contact's outcome in a batch: Id on success, Error on
-// failure; Record says which delivered message it came from.
+// Result is one contact's outcome in a batch.
 type Result struct {
 	Record string     `json:"Record,omitempty"` // The message's coordinates, for record triggers.
 	Name   string     `json:"Name"`             // The contact's name as given.
@@ -68,19 +67,15 @@ type Result struct {
 	Error  *ErrorBody `json:"Error,omitempty"`  // The failure, otherwise.
 }
 
-// RetryableError is the function error of an invocation a later delivery
-// can complete: SCF's asynchronous retries, a record trigger's redelivery
-// and a workflow's Retry see its type's name. The retry is idempotent.
+// RetryableError is the function error of an invocation a later, idempotent
+// delivery can complete: SCF's retries and a workflow's Retry see its name.
 type RetryableError struct{ functionError }
 
 // SetupError is the function error of an invocation that failed on the
-// function's own credentials, role, region or configuration: a delivery
-// fails at once, and a workflow's Catch can tell it from a RetryableError.
+// function's own setup, which a workflow's Catch can tell from a retryable one.
 type SetupError struct{ functionError }
 
-// functionError carries the failure's code and a short text: the counts and
-// the first failures, never more than maxErrorText, with addresses masked
-// (SCF logs function errors).
+// functionError carries the deciding code and a short, masked envelope.
 type functionError struct {
 	Code string // The code of the failure that decided the verdict.
 	text string
@@ -89,143 +84,100 @@ type functionError struct {
 // Error returns the text.
 func (e functionError) Error() string { return e.text }
 
-// Bounds on what leaves the function: an answer over SCF's 6 MB fails the
-// invocation (and a record trigger would deliver it again and again), and
-// SCF logs a function error's text whole.
+// Bounds on what leaves: an answer over SCF's 6 MB fails the invocation (and
+// is delivered again and again), and SCF logs a function error's text whole.
 const (
 	maxAnswer    = 5 << 20
 	maxErrorText = 60 << 10
 )
 
 // answer renders the invocation in its trigger's form: the integration
-// response for HTTP, else the envelope, or a function error when the
-// verdict asks the platform to deliver again.
+// response, the envelope, or a function error that asks for a redelivery.
 func (h *Handler) answer(inv *invocation) ([]byte, error) {
-	_, v := inv.verdicts()
-	body, status := inv.envelope(inv.results(false, nil), maxAnswer, inv.source.http(), inv.err)
+	body, status := inv.envelope(false)
 	if inv.source.http() { // never retried by the platform: the caller decides by the status
 		h := map[string]string{"Content-Type": "application/json; charset=utf-8"}
 		if errors.Is(inv.err, errMethodNotAllowed) {
 			h["Allow"] = allowedMethods
 		}
-		return encode(event.IntegrationResponse{StatusCode: status, Headers: h, Body: string(body)})
+		return encode(event.IntegrationResponse{StatusCode: status, Headers: h, Body: string(body)}), nil
 	}
+	_, v, code := inv.verdicts()
 	if v < transient {
 		return body, nil
 	}
-	// SCF logs a function error's text: addresses are masked in each field
-	// before it is encoded, so that the text stays JSON.
-	var masked error
-	if e := apierror.From(inv.err); e != nil {
-		masked = &apierror.Error{Kind: e.Kind, Code: e.Code, Message: redact.EmailsIn(e.Message), RequestID: e.RequestID}
-	}
-	text, _ := inv.envelope(inv.results(true, redact.EmailsIn), maxErrorText, false, masked)
-	fe := functionError{Code: inv.decidingCode(v), text: string(text)}
+	text, _ := inv.envelope(true)
 	if v == setup {
-		return nil, &SetupError{fe}
+		return nil, &SetupError{functionError{code, string(text)}}
 	}
-	return nil, &RetryableError{fe}
+	return nil, &RetryableError{functionError{code, string(text)}}
 }
 
-// decidingCode is the code of the first failure with the verdict v.
-func (inv *invocation) decidingCode(v verdict) string {
-	if verdictOf(inv.err) == v {
-		return apierror.CodeOf(inv.err)
+// envelope renders {"Response":...} and its HTTP status. For a function
+// error's text (fnErr) a batch lists only its failures, masked field by field
+// so that the text stays JSON. Results are cut to what fits, measured as sent.
+func (inv *invocation) envelope(fnErr bool) ([]byte, int) {
+	mask, budget := func(s string) string { return s }, maxAnswer
+	if fnErr {
+		mask, budget = redact.EmailsIn, maxErrorText
 	}
-	for _, it := range inv.items {
-		if verdictOf(it.out.Err) == v {
-			return apierror.CodeOf(it.out.Err)
-		}
+	if e := apierror.From(inv.err); e != nil {
+		return response(struct {
+			Error     ErrorBody `json:"Error"`
+			RequestID string    `json:"RequestId"`
+		}{ErrorBody{e.Code, apierror.Clip(mask(e.Message), apierror.MaxMessage)}, cmp.Or(e.RequestID, inv.requestID)}), httpStatus(e)
 	}
-	return ""
-}
-
-// results lists the items as the batch answer does; with mask, only the
-// failures, their text masked, for a function error's text.
-func (inv *invocation) results(failedOnly bool, mask func(string) string) []Result {
-	out := make([]Result, 0, len(inv.items))
+	if !inv.batch {
+		o := inv.items[0].out
+		return response(struct {
+			ID        int64  `json:"Id"`
+			RequestID string `json:"RequestId"`
+		}{o.ID, o.RequestID}), http.StatusOK
+	}
+	results := []Result{}
+	failed, size, omitted := 0, 0, 0
 	for _, it := range inv.items {
-		if failedOnly && it.out.Err == nil {
-			continue
-		}
-		r := Result{Name: it.name, Error: errorBody(it.out.Err)}
+		r := Result{Name: it.name}
 		if it.record >= 0 {
 			r.Record = inv.records[it.record]
 		}
-		if mask != nil && r.Error != nil {
-			r.Name, r.Record, r.Error.Message = mask(r.Name), mask(r.Record), mask(r.Error.Message)
+		switch e := apierror.From(it.out.Err); {
+		case e != nil:
+			failed++
+			r.Name, r.Record = mask(r.Name), mask(r.Record)
+			r.Error = &ErrorBody{e.Code, mask(apierror.Clip(e.Message, apierror.MaxMessage))}
+		case fnErr:
+			continue
+		default:
+			r.ID = &it.out.ID
 		}
-		if it.out.Err == nil {
-			id := it.out.ID
-			r.ID = &id
+		enc := encode(r)
+		if inv.source.http() && !fnErr { // quoted once more inside the integration response
+			enc = encode(string(enc))
 		}
-		out = append(out, r)
+		if size += len(enc) + 1; size > budget || omitted > 0 {
+			omitted++
+			continue
+		}
+		results = append(results, r)
 	}
-	return out
+	status := http.StatusOK
+	if failed > 0 {
+		status = http.StatusMultiStatus
+	}
+	return response(struct {
+		Results        []Result `json:"Results"`
+		OmittedCount   int      `json:"OmittedCount,omitempty"`
+		SucceededCount int      `json:"SucceededCount"`
+		FailedCount    int      `json:"FailedCount"`
+		RequestID      string   `json:"RequestId"`
+	}{results, omitted, len(inv.items) - failed, failed, inv.requestID}), status
 }
 
-// envelope renders {"Response":...}: the error, the batch, or the single
-// success, and the HTTP status it means. results are cut to what fits in
-// budget bytes, measured as they will be sent (quoted once more inside an
-// integration response when quoted is set).
-func (inv *invocation) envelope(results []Result, budget int, quoted bool, err error) ([]byte, int) {
-	switch {
-	case err != nil:
-		e := apierror.From(err)
-		rid := e.RequestID
-		if rid == "" {
-			rid = inv.requestID
-		}
-		return render(struct {
-			Error     ErrorBody `json:"Error"`
-			RequestID string    `json:"RequestId"`
-		}{ErrorBody{e.Code, apierror.Clip(e.Message, apierror.MaxMessage)}, rid}), httpStatus(e)
-	case inv.batch:
-		failed := 0
-		for _, it := range inv.items {
-			if it.out.Err != nil {
-				failed++
-			}
-		}
-		kept, omitted := fit(results, budget, quoted)
-		status := http.StatusOK
-		if failed > 0 {
-			status = http.StatusMultiStatus
-		}
-		return render(struct {
-			Results        []Result `json:"Results"`
-			OmittedCount   int      `json:"OmittedCount,omitempty"`
-			SucceededCount int      `json:"SucceededCount"`
-			FailedCount    int      `json:"FailedCount"`
-			RequestID      string   `json:"RequestId"`
-		}{kept, omitted, len(inv.items) - failed, failed, inv.requestID}), status
-	}
-	return render(struct {
-		ID        int64  `json:"Id"`
-		RequestID string `json:"RequestId"`
-	}{inv.single.ID, inv.single.RequestID}), http.StatusOK
-}
-
-// fit keeps the results that fit in budget bytes, in order, and says how many
-// it left out; each is measured as encoded (and quoted again when quoted).
-func fit(results []Result, budget int, quoted bool) ([]Result, int) {
-	size := 0
-	for i, r := range results {
-		enc, _ := encode(r) // strings and numbers only: cannot fail
-		if quoted {
-			enc, _ = encode(string(enc))
-		}
-		if size += len(enc) + 1; size > budget {
-			return results[:i], len(results) - i
-		}
-	}
-	return results, 0
-}
-
-// httpStatus is the one table from an error to the status an HTTP trigger
-// answers with: the kind decides the class, the code the detail.
+// httpStatus maps an error to its HTTP status: the kind decides the class,
+// the code's family the detail.
 func httpStatus(e *apierror.Error) int {
-	code := apierror.Family(e.Code)
+	fam := apierror.Family(e.Code)
 	switch e.Kind {
 	case apierror.Conflict:
 		return http.StatusConflict
@@ -237,18 +189,16 @@ func httpStatus(e *apierror.Error) int {
 		switch {
 		case e.Code == apierror.DeadlineExceeded:
 			return http.StatusGatewayTimeout
-		case code == apierror.InternalError:
+		case fam == apierror.InternalError:
 			return http.StatusInternalServerError
 		}
 		return http.StatusBadGateway
 	case apierror.Setup:
-		switch code {
+		switch fam {
 		case apierror.AuthFailure:
 			return http.StatusUnauthorized
 		case "UnauthorizedOperation":
 			return http.StatusForbidden
-		case apierror.InternalError:
-			return http.StatusInternalServerError
 		case "ClientError":
 			return http.StatusBadGateway
 		}
@@ -257,69 +207,51 @@ func httpStatus(e *apierror.Error) int {
 	switch {
 	case errors.Is(e, errMethodNotAllowed):
 		return http.StatusMethodNotAllowed
-	case code == apierror.RequestSizeLimitExceeded:
+	case fam == apierror.RequestSizeLimitExceeded:
 		return http.StatusRequestEntityTooLarge
-	case code == "ResourceNotFound":
+	case fam == "ResourceNotFound":
 		return http.StatusNotFound
-	case code == apierror.FailedOperation:
+	case fam == apierror.FailedOperation:
 		return http.StatusConflict
 	}
 	return http.StatusBadRequest
 }
 
-func errorBody(err error) *ErrorBody {
-	if err == nil {
-		return nil
-	}
-	e := apierror.From(err)
-	return &ErrorBody{Code: e.Code, Message: apierror.Clip(e.Message, apierror.MaxMessage)}
-}
+// response wraps v in the API 3.0 envelope, {"Response":...}.
+func response(v any) []byte { return encode(struct{ Response any }{v}) }
 
-// render wraps fields in {"Response":...}. They hold only strings and
-// numbers, which always encode.
-func render(fields any) []byte {
-	out, _ := encode(struct {
-		Response any `json:"Response"`
-	}{fields})
-	return out
-}
-
-// encode writes JSON without escaping <, > and & as \u003c and the like:
-// the answers are JSON, never HTML, and the escapes would triple the size of
-// hostile input echoed back, nested once more inside an integration response.
-func encode(v any) ([]byte, error) {
+// encode writes JSON without escaping <, > and &, which would triple the size
+// of hostile input echoed back; answers hold strings and numbers, which encode.
+func encode(v any) []byte {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("encoding the answer: %w", err)
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	_ = enc.Encode(v)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
-// maxRecordLines bounds the WARN lines of one invocation's failed records,
-// so that logging cannot outlast the deadline.
+// maxRecordLines bounds an invocation's record WARN lines, so that logging
+// cannot outlast the deadline.
 const maxRecordLines = 100
 
-// logInvocation writes a WARN line per record acknowledged unregistered (at
-// most maxRecordLines, then their count), one counting the contacts not
-// attempted, and the invocation's summary line.
+// logInvocation writes a WARN line per record acknowledged unregistered, one
+// counting the contacts not attempted, and the invocation's line.
 func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
-	records, v := inv.verdicts()
+	records, v, _ := inv.verdicts()
 	log := h.log.With("request_id", inv.requestID, "trigger", string(inv.source))
 	lines, failed, notAttempted, attempts := 0, 0, 0, 0
 	for _, it := range inv.items {
 		attempts += it.out.Attempts
-		if it.out.Err == nil {
+		e := apierror.From(it.out.Err)
+		if e == nil {
 			continue
 		}
 		failed++
-		if apierror.KindOf(it.out.Err) == apierror.NotAttempted {
+		if e.Kind == apierror.NotAttempted {
 			notAttempted++
 		}
 		if it.record >= 0 && records[it.record] == permanent {
 			if lines++; lines <= maxRecordLines {
-				e := apierror.From(it.out.Err)
 				log.Warn("record not registered: it can never be as sent", "record", inv.records[it.record], "name", it.name, "code", e.Code, "message", e.Message)
 			}
 		}
@@ -331,13 +263,15 @@ func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 		log.Warn("contacts not attempted: too little of the invocation's time was left; a retry registers them", "count", notAttempted)
 	}
 	e := apierror.From(inv.err)
-	level, outcome, upstream := slog.LevelInfo, "Success", inv.single.RequestID
+	outcome, upstream, level := "Success", "", slog.LevelInfo
 	switch {
 	case e != nil:
 		outcome, upstream = e.Code, e.RequestID
-	case inv.batch && failed > 0 && failed == len(inv.items):
+	case !inv.batch:
+		upstream = inv.items[0].out.RequestID
+	case failed > 0 && failed == len(inv.items):
 		outcome = "Failed"
-	case inv.batch && failed > 0:
+	case failed > 0:
 		outcome = "PartialSuccess"
 	}
 	switch {

@@ -1,16 +1,11 @@
 // Package handler is the function: it takes one SCF event, registers the
-// contacts it asks for, and answers in the form its trigger expects.
-//
-// Handler.Invoke has the signature of scf-go-lib's cloudfunction.Handler, so
-// the runtime calls it with the raw event bytes and tests drive it the same
-// way; taking raw bytes is what lets a malformed or empty event get an
-// InvalidParameter answer instead of a bare runtime error. One event's path:
-// read.go tells the trigger and reads the request or the records,
-// contact.Decoder checks them, registrar calls DBbrain, and answer.go gives
-// each record its verdict and renders the answer.
+// contacts it asks for, and answers in the form its trigger expects. Invoke
+// takes the raw event (scf-go-lib's cloudfunction.Handler), so that a
+// malformed one gets an InvalidParameter answer, not a bare runtime error.
 package handler
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -33,43 +28,28 @@ import (
 
 // Deps are the handler's dependencies; main wires the real ones.
 type Deps struct {
-	// Getenv reads the environment: the configuration once, in New, and the
-	// role's credentials on every invocation.
-	Getenv func(string) string
-	// Log receives one JSON line per invocation, and WARN lines for what
-	// needs attention.
-	Log io.Writer
-	// Transport carries every DBbrain call of the process; nil means one
-	// sized for the configured concurrency.
-	Transport http.RoundTripper
-	// Fallback credential provider after the role's variables; nil means the
-	// SDK's chain (config.DefaultFallback).
-	Fallback common.Provider
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-	// NewRequestID names invocations that came without a RequestId; nil
-	// means uuid.NewString.
-	NewRequestID func() string
-	// Backoff and CheckRetry override the registrar's (tests use them).
-	Backoff    registrar.BackoffFactory
-	CheckRetry registrar.CheckRetry
+	Getenv       func(string) string      // The configuration, once in New, and the role's credentials, every invocation.
+	Log          io.Writer                // One JSON line per invocation, and WARN lines for what needs attention.
+	Transport    http.RoundTripper        // Every DBbrain call; nil means one sized for the configured concurrency.
+	Fallback     common.Provider          // Credentials after the role's variables; nil means config.DefaultFallback.
+	Now          func() time.Time         // The clock; nil means time.Now.
+	NewRequestID func() string            // Names invocations without a RequestId; nil means uuid.NewString.
+	Backoff      registrar.BackoffFactory // Overrides the registrar's (tests use it).
+	CheckRetry   registrar.CheckRetry     // Overrides the registrar's (tests use it).
 }
 
-// Handler serves invocations. One lives per process; it is safe for
-// concurrent use.
+// Handler serves invocations; one per process, safe for concurrent use.
 type Handler struct {
-	deps    Deps
-	cfg     config.Config
-	cfgErr  error // a bad configuration, answered to every invocation
-	decoder *contact.Decoder
-	adds    *registrar.Pacer
-	lookups *registrar.Pacer
-	log     *slog.Logger
+	deps          Deps
+	cfg           config.Config
+	cfgErr        error // a bad configuration, answered to every invocation
+	decoder       *contact.Decoder
+	adds, lookups *registrar.Pacer
+	log           *slog.Logger
 }
 
-// New returns a Handler. It reads the configuration once; a bad one does not
-// stop the process but is the answer to every invocation, so that callers
-// learn what is wrong instead of meeting a runtime that never starts.
+// New returns a Handler. A bad configuration does not stop the process but
+// answers every invocation, so that callers learn what is wrong.
 func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
@@ -114,20 +94,15 @@ type invocation struct {
 	requestID string
 	source    Source
 	start     time.Time
-	// err is the failure of the whole request: an event or request that
-	// cannot be used, the configuration, the credentials, or the single
-	// contact's own outcome.
-	err     error
-	batch   bool     // the answer takes the batch form
-	items   []item   // the contacts, in order
-	records []string // a record trigger's coordinates, by record
-	single  registrar.Outcome
+	err       error    // the whole request's failure, or the single contact's
+	batch     bool     // the answer takes the batch form
+	items     []item   // the contacts, in order
+	records   []string // a record trigger's coordinates, by record
 }
 
-// item is one contact of the invocation, or what stood in for one: a record
-// that could not be read, a batch item that broke a rule.
+// item is one contact, or what stood in for one (an unreadable record).
 type item struct {
-	record  int    // its record's index, for record triggers
+	record  int    // its record's index, or -1
 	name    string // as given, for the answer
 	contact contact.Contact
 	out     registrar.Outcome // Err set when it failed before or during registration
@@ -152,48 +127,41 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 func (h *Handler) serve(ctx context.Context, inv *invocation, payload []byte) {
 	d, err := read(payload)
 	inv.source = d.source
-	switch {
-	case h.cfgErr != nil:
-		inv.err = h.cfgErr
+	if inv.err = cmp.Or(h.cfgErr, err); inv.err != nil {
 		return
-	case err != nil:
-		inv.err = err
-		return
-	case d.source.records():
-		inv.batch = true
-		for i, r := range d.records {
-			inv.records = append(inv.records, r.coords)
-			req, err := contact.Request{}, r.err
-			if err == nil {
-				req, err = h.decoder.Decode(r.params, h.cfg.Region)
-			}
-			if err != nil { // the whole message: one failed item
-				name, _, _ := r.params.String("Name")
-				inv.items = append(inv.items, item{record: i, name: apierror.ClipRunes(name, dbbrain.MaxNameLen), out: registrar.Outcome{Err: err}})
-				continue
-			}
-			inv.addItems(i, req)
+	}
+	inv.batch = d.source.records()
+	for i, r := range d.records {
+		inv.records = append(inv.records, r.coords)
+		req, err := contact.Request{}, r.err
+		if err == nil {
+			req, err = h.decoder.Decode(r.params, h.cfg.Region)
 		}
-	default:
+		if err != nil { // the whole message: one failed item
+			name, _, _ := r.params.String("Name")
+			req.Items = []contact.Item{{Name: apierror.ClipRunes(name, dbbrain.MaxNameLen), Err: err}}
+		}
+		inv.add(i, req.Items)
+	}
+	if !inv.batch {
 		req, err := h.decoder.Decode(d.params, h.cfg.Region)
 		if err != nil {
 			inv.err = err
 			return
 		}
 		inv.batch = req.Batch
-		inv.addItems(-1, req)
+		inv.add(-1, req.Items)
 	}
 	h.register(ctx, inv)
 }
 
-func (inv *invocation) addItems(record int, req contact.Request) {
-	for _, it := range req.Items {
+func (inv *invocation) add(record int, items []contact.Item) {
+	for _, it := range items {
 		inv.items = append(inv.items, item{record: record, name: it.Name, contact: it.Contact, out: registrar.Outcome{Err: it.Err}})
 	}
 }
 
-// register registers every item not failed yet, in one call of the
-// registrar, and fills in the outcomes.
+// register registers every item not failed yet in one call of the registrar.
 func (h *Handler) register(ctx context.Context, inv *invocation) {
 	var valid []contact.Contact
 	var at []int
@@ -214,22 +182,22 @@ func (h *Handler) register(ctx context.Context, inv *invocation) {
 		}
 	}
 	if !inv.batch {
-		inv.single = inv.items[0].out
-		inv.err = inv.single.Err
+		inv.err = inv.items[0].out.Err
 	}
 }
 
-// registrar builds the invocation's registrar: the margin checked against
-// the function's time limit, and the credentials found afresh. A record
-// trigger's delivery, and any batch, looks its names up first; a single
-// contact over HTTP, a timer or a direct call is sent at once, so that it
-// costs one request.
+// registrar builds the invocation's registrar, with the credentials found
+// afresh. A delivery or a batch looks its names up first; a single contact
+// is sent at once, so that it costs one request.
 func (h *Handler) registrar(ctx context.Context, inv *invocation, n int) (*registrar.Registrar, error) {
-	if err := checkMargin(ctx, h.cfg); err != nil {
-		return nil, err
+	if fc, ok := functioncontext.FromContext(ctx); ok && fc.TimeLimitInMs > 0 {
+		// A margin that leaves no time would leave every contact "not attempted".
+		if limit := time.Duration(fc.TimeLimitInMs) * time.Millisecond; h.cfg.Margin >= limit {
+			return nil, apierror.E(apierror.Setup, apierror.InvalidConfiguration, "%s is %s, which leaves nothing of the function's %s timeout; keep it well below the timeout",
+				config.EnvMargin, h.cfg.Margin, limit)
+		}
 	}
-	// Looking for credentials keeps the margin too, so that "no
-	// credentials" is still answered when a fallback provider hangs.
+	// The margin is kept, so that "no credentials" is answered if a provider hangs.
 	credCtx, cancel := context.WithDeadline(ctx, registrar.WorkDeadline(ctx, h.deps.Now(), h.cfg.Margin))
 	cred, source, err := config.Credentials{Getenv: h.deps.Getenv, Fallback: h.deps.Fallback}.Resolve(credCtx)
 	cancel()
@@ -252,22 +220,6 @@ func (h *Handler) registrar(ctx context.Context, inv *invocation, n int) (*regis
 		Logger:      log,
 		Now:         h.deps.Now,
 	}, nil
-}
-
-// checkMargin refuses a margin that leaves no time at all within the
-// function's time limit: every invocation would end "not attempted" and be
-// retried for ever.
-func checkMargin(ctx context.Context, cfg config.Config) error {
-	fc, ok := functioncontext.FromContext(ctx)
-	if !ok || fc.TimeLimitInMs <= 0 {
-		return nil
-	}
-	limit := time.Duration(fc.TimeLimitInMs) * time.Millisecond
-	if cfg.Margin >= limit {
-		return apierror.E(apierror.Setup, apierror.InvalidConfiguration, "%s is %s, which leaves nothing of the function's %s timeout; keep it well below the timeout",
-			config.EnvMargin, cfg.Margin, limit)
-	}
-	return nil
 }
 
 func (h *Handler) requestID(ctx context.Context) string {

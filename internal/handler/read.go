@@ -2,6 +2,7 @@ package handler
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -39,17 +40,12 @@ func (s Source) records() bool { return s == CKafka || s == CMQ || s == EventBri
 
 // Limits on what is read.
 const (
-	MaxHTTPBody = 1 << 20 // An HTTP body, after base64 decoding.
-	// maxParse bounds what is parsed at all, so that an HTTP event carrying
-	// an oversized body is still recognised as HTTP and answered with 413.
-	maxParse = 16 << 20
-	// maxCoordinates bounds a record's coordinates, which its every result
-	// repeats.
-	maxCoordinates = 256
+	MaxHTTPBody    = 1 << 20  // An HTTP body, after base64 decoding.
+	maxParse       = 16 << 20 // Parsed at all: an HTTP event with a body too large is still answered 413.
+	maxCoordinates = 256      // A record's coordinates, which its every result repeats.
 )
 
-// delivery is what one event asks for: the request of an HTTP, timer or
-// direct event, or a record trigger's records.
+// delivery is what one event asks for: a request, or a record trigger's records.
 type delivery struct {
 	source  Source
 	params  contact.Params
@@ -63,20 +59,18 @@ type record struct {
 	err    error          // why it cannot be read: Invalid
 }
 
-// lenient reads what the strict reading refused, to find a delivery's
-// records (each then read on its own) or an HTTP event's form.
+// lenient finds what the strict reading refused: a delivery's records, each
+// then read on its own, or an HTTP event's form.
 func lenient() json.Options {
 	return json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 }
 
-func invalid(format string, args ...any) error {
-	return apierror.E(apierror.Invalid, apierror.InvalidParameter, format, args...)
-}
-
-// read tells the trigger from the event's shape (the README's "Inputs")
-// and reads what it asks for. An unusable event is an *apierror.Error, with
-// the source still set whenever the shape was recognised, so that the answer
-// takes the trigger's form. A record that cannot be read is its own failure.
+// read tells the trigger from the event's shape (the README's "Inputs") and
+// reads what it asks for. An unusable event is an *apierror.Error, with the
+// source set whenever the shape is known, so that the answer takes its form:
+// an event the strict reading refuses is still answered in HTTP form, and a
+// delivery's records read each on its own, so that one bad byte in one
+// message cannot drop the others.
 func read(payload []byte) (delivery, error) {
 	if len(payload) > maxParse {
 		return delivery{source: Direct}, tooLarge("the event", len(payload), event.MaxEvent)
@@ -92,25 +86,36 @@ func read(payload []byte) (delivery, error) {
 		}
 		return delivery{source: EventBridge, records: readRecords(EventBridge, list)}, nil
 	}
-	top, err := contact.ParseJSON(payload, "the event")
-	if err != nil {
-		return readLenient(payload, err)
+	top, strictErr := contact.ParseJSON(payload, "the event")
+	if strictErr != nil {
+		var m map[string]jsontext.Value
+		if contact.Walk(payload, "the event") != nil || json.Unmarshal(payload, &m, lenient()) != nil {
+			return delivery{source: Direct}, strictErr
+		}
+		top = contact.FromMap(m)
 	}
-	d := delivery{source: detect(top)}
-	if !d.source.http() && len(payload) > event.MaxEvent {
+	source, notServed := detect(top)
+	d := delivery{source: source}
+	switch {
+	case strictErr != nil && (!d.source.records() || len(payload) > event.MaxEvent):
+		if !d.source.http() {
+			d.source = Direct
+		}
+		return d, strictErr
+	case !d.source.http() && len(payload) > event.MaxEvent:
 		return d, tooLarge("the event", len(payload), event.MaxEvent)
 	}
+	var err error
 	switch d.source {
 	case APIGateway:
 		var e event.APIGatewayEvent
 		if err := contact.Unmarshal(payload, &e, "the API Gateway event"); err != nil {
 			return d, err
 		}
-		q := e.QueryString
-		if q == nil { // queryString is authoritative; the older map a fallback
-			q = e.QueryStringParameters
+		if e.QueryString == nil { // queryString is authoritative; the older map a fallback
+			e.QueryString = e.QueryStringParameters
 		}
-		d.params, err = httpParams("the API Gateway event", e.HTTPMethod, e.Headers, q, e.Body, e.IsBase64Encoded)
+		d.params, err = httpParams("the API Gateway event", e.HTTPMethod, e.Headers, e.QueryString, e.Body, e.IsBase64Encoded)
 	case FunctionURL:
 		var e event.FunctionURLEvent
 		if err := contact.Unmarshal(payload, &e, "the Function URL event"); err != nil {
@@ -128,7 +133,7 @@ func read(payload []byte) (delivery, error) {
 		}
 		d.params, err = contact.ParseJSON([]byte(e.Message), "the timer's Message")
 	case Direct:
-		d.params, err = top, unsupported(top)
+		d.params, err = top, notServed
 	default:
 		var list []jsontext.Value
 		list, err = recordList(d.source, top, payload)
@@ -137,52 +142,41 @@ func read(payload []byte) (delivery, error) {
 	return d, err
 }
 
-// readLenient handles an event the strict reading refused (invalid UTF-8, a
-// repeated member): an HTTP event is still answered in HTTP form, and a
-// delivery still has its records read, each on its own, so that one bad byte
-// in one message cannot drop the others.
-func readLenient(payload []byte, strictErr error) (delivery, error) {
-	var probe map[string]jsontext.Value
-	if contact.Walk(payload, "the event") != nil || json.Unmarshal(payload, &probe, lenient()) != nil {
-		return delivery{source: Direct}, strictErr
-	}
-	top := contact.FromMap(probe)
-	d := delivery{source: detect(top)}
+// detect tells the triggers apart by the event's top-level members (HTTP
+// events by httpMethod and headers, not requestContext, which Function URL
+// events carry in some setups). The events of triggers not served are named,
+// rather than read as a contact that lacks a Name.
+func detect(top contact.Params) (Source, error) {
+	t, _ := top.Raw("Type")
+	k, isHTTP := firstKey(top), top.Has("httpMethod") && top.Has("headers")
+	var notServed string
 	switch {
-	case d.source.records() && len(payload) <= event.MaxEvent:
-		list, err := recordList(d.source, top, payload)
-		d.records = readRecords(d.source, list)
-		return d, err
-	case !d.source.http():
-		d.source = Direct
-	}
-	return d, strictErr
-}
-
-// detect is the one rule for telling triggers apart by the event's
-// top-level members. HTTP events are told by httpMethod and headers, not by
-// requestContext alone: Function URL events are reported to carry one in
-// some setups.
-func detect(top contact.Params) Source {
-	switch t, _ := top.Raw("Type"); {
-	case top.Has("httpMethod") && top.Has("headers") && (top.Has("requestContext") || top.Has("isBase64Encoded")):
-		return APIGateway
-	case top.Has("httpMethod") && top.Has("headers"):
-		return FunctionURL
+	case isHTTP && (top.Has("requestContext") || top.Has("isBase64Encoded")):
+		return APIGateway, nil
+	case isHTTP:
+		return FunctionURL, nil
 	case string(bytes.TrimSpace(t)) == `"Timer"`:
-		return Timer
-	case firstKey(top) == "Ckafka":
-		return CKafka
-	case firstKey(top) == "CMQ":
-		return CMQ
+		return Timer, nil
+	case k == "Ckafka":
+		return CKafka, nil
+	case k == "CMQ":
+		return CMQ, nil
 	case top.Has("EventList") || top.Has("specversion"):
-		return EventBridge
+		return EventBridge, nil
+	case k == "cos":
+		notServed = "COS"
+	case top.Has("clslogs"):
+		notServed = "CLS"
+	case top.Has("Records") && k != "":
+		notServed = "an unknown trigger (its Records hold " + apierror.Quote(k) + ")"
+	default:
+		return Direct, nil
 	}
-	return Direct
+	return Direct, apierror.E(apierror.Invalid, apierror.UnsupportedOperation,
+		"this function does not serve events from %s: it registers contacts from HTTP, timer, direct, CKafka, CMQ and EventBridge events", notServed)
 }
 
-// firstKey names the member of the first record that tells the record
-// triggers apart, or its first member.
+// firstKey names the first record's member that tells the trigger, if any.
 func firstKey(top contact.Params) string {
 	raw, _ := top.Raw("Records")
 	var list []jsontext.Value
@@ -199,24 +193,6 @@ func firstKey(top contact.Params) string {
 		return k
 	}
 	return ""
-}
-
-// unsupported refuses the events of triggers this function does not serve,
-// naming them, rather than reading them as a contact that lacks a Name.
-func unsupported(top contact.Params) error {
-	name := ""
-	switch k := firstKey(top); {
-	case k == "cos":
-		name = "COS"
-	case top.Has("clslogs"):
-		name = "CLS"
-	case top.Has("Records") && k != "":
-		name = "an unknown trigger (its Records hold " + apierror.Quote(k) + ")"
-	default:
-		return nil
-	}
-	return apierror.E(apierror.Invalid, apierror.UnsupportedOperation,
-		"this function does not serve events from %s: it registers contacts from HTTP, timer, direct, CKafka, CMQ and EventBridge events", name)
 }
 
 // recordList returns a delivery's records: Records, an EventBridge batch's
@@ -237,9 +213,8 @@ func recordList(src Source, top contact.Params, whole []byte) ([]jsontext.Value,
 	return list, nil
 }
 
-// readRecords reads each record on its own, into the trigger's data-only
-// type, for what the function needs: the message and its coordinates, each
-// leniently, so that metadata of another type never loses a record.
+// readRecords reads each record on its own, for its message and
+// coordinates only, so that metadata of another type never loses a record.
 func readRecords(src Source, list []jsontext.Value) []record {
 	out := make([]record, len(list))
 	for i, raw := range list {
@@ -273,10 +248,8 @@ func readRecords(src Source, list []jsontext.Value) []record {
 	return out
 }
 
-// coordinates renders a record's coordinates, "topic=t partition=0
-// offset=7", each value as sent (a string or a number); any that cannot be
-// read leaves the record named by its place ("record=3 topic=t"), never an
-// invented value.
+// coordinates renders "topic=t partition=0 offset=7" as sent; a value that
+// cannot be read names the record by its place ("record=3 topic=t").
 func coordinates(at string, labels []string, values ...jsontext.Value) string {
 	var parts []string
 	for i, v := range values {
@@ -301,8 +274,7 @@ func scalar(v jsontext.Value) (s string, ok bool) {
 	return "", false
 }
 
-// messageParams reads a message's text as the contact JSON; a message that
-// is a JSON object already is taken as it is.
+// messageParams reads a message's text, or JSON object, as the contact.
 func messageParams(body jsontext.Value) (contact.Params, error) {
 	switch body.Kind() {
 	case '"':
@@ -315,9 +287,8 @@ func messageParams(body jsontext.Value) (contact.Params, error) {
 }
 
 // cloudEventParams finds the contact in an EventBridge event's data: a
-// connector's msgBody text, a JSON string, or the data object itself. Data
-// that holds no contact parameter is another service's event (a COS upload
-// routed here, say), and named as such.
+// connector's msgBody, a JSON string, or the data itself, unless that is
+// another service's event (a COS upload routed here).
 func cloudEventParams(r *record, e event.CloudEvent) (contact.Params, error) {
 	var connector struct {
 		MsgID   jsontext.Value `json:"msgId"`
@@ -342,30 +313,18 @@ func cloudEventParams(r *record, e event.CloudEvent) (contact.Params, error) {
 		"this function does not serve EventBridge events of type %s from %s: its data holds no contact (Name, ContactInfo or Contacts)", apierror.Quote(typ), apierror.Quote(src))
 }
 
-func tooLarge(what string, n, limit int) error {
-	return apierror.E(apierror.Invalid, apierror.RequestSizeLimitExceeded, "%s is %d bytes; the limit is %d bytes", what, n, limit)
-}
-
-// errMethodNotAllowed is the cause of the UnsupportedOperation error for an
-// HTTP method other than allowedMethods: the answer is 405 with Allow.
+// errMethodNotAllowed marks a method other than allowedMethods: 405 with Allow.
 var errMethodNotAllowed = errors.New("HTTP method not allowed")
 
 const allowedMethods = "GET, POST"
 
-// httpParams extracts the parameters of an HTTP event: from the query string
-// for GET (the API page's example request), from the body (JSON or form) and
-// the query string together for POST.
+// httpParams reads an HTTP event's parameters: the query string for GET (as
+// the API page's example), and the body (JSON or form) too for POST.
 func httpParams(what, method string, headers, query jsontext.Value, body string, isBase64 jsontext.Value) (contact.Params, error) {
 	hdr, err := flexMap(what, "headers", headers)
-	if err != nil {
-		return contact.Params{}, err
-	}
-	q, err := flexMap(what, "queryString", query)
-	if err != nil {
-		return contact.Params{}, err
-	}
-	b64, err := flexBool(what, isBase64)
-	if err != nil {
+	q, qErr := flexMap(what, "queryString", query)
+	b64, bErr := flexBool(what, isBase64)
+	if err = cmp.Or(err, qErr, bErr); err != nil {
 		return contact.Params{}, err
 	}
 	m := strings.ToUpper(strings.TrimSpace(method))
@@ -377,56 +336,44 @@ func httpParams(what, method string, headers, query jsontext.Value, body string,
 	if err != nil || m == http.MethodGet {
 		return params, err
 	}
-	raw, err := decodeBody(body, b64)
-	if err != nil {
-		return contact.Params{}, err
-	}
 	var ct []string
 	for k, v := range hdr {
 		if strings.EqualFold(k, "content-type") {
 			ct = v
 		}
 	}
-	fromBody, err := bodyParams(raw, strings.Join(ct, ", "))
+	fromBody, err := bodyParams(body, b64, strings.Join(ct, ", "))
 	if err != nil {
 		return contact.Params{}, err
 	}
 	return params.Merge(fromBody, "in both the query string and the body")
 }
 
-// decodeBody returns the body, base64-decoded when flagged (some clients
-// send the URL-safe or unpadded alphabet), within MaxHTTPBody.
-func decodeBody(body string, isBase64 bool) ([]byte, error) {
+// bodyParams reads a JSON or form body within MaxHTTPBody, base64-decoded
+// when flagged (some clients send the URL-safe or unpadded alphabet). A body
+// that starts with "{" is JSON, whether it came without a Content-Type or
+// with the form type that `curl -d` sends for any data: no form starts so.
+func bodyParams(body string, isBase64 bool, contentType string) (contact.Params, error) {
 	switch n := base64.StdEncoding.DecodedLen(len(body)); {
 	case !isBase64 && len(body) > MaxHTTPBody:
-		return nil, tooLarge("the body", len(body), MaxHTTPBody)
-	case !isBase64:
-		return []byte(body), nil
-	case n > MaxHTTPBody+2:
-		return nil, tooLarge("the base64-decoded body", n, MaxHTTPBody)
-	}
-	s := strings.TrimSpace(body)
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		if b2, err2 := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "=")); err2 == nil {
-			b, err = b2, nil
+		return contact.Params{}, tooLarge("the body", len(body), MaxHTTPBody)
+	case isBase64 && n > MaxHTTPBody+2:
+		return contact.Params{}, tooLarge("the base64-decoded body", n, MaxHTTPBody)
+	case isBase64:
+		s := strings.TrimSpace(body)
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			var urlErr error
+			if b, urlErr = base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "=")); urlErr != nil {
+				return contact.Params{}, apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "the body is marked isBase64Encoded but is not valid base64")
+			}
 		}
+		if len(b) > MaxHTTPBody {
+			return contact.Params{}, tooLarge("the base64-decoded body", len(b), MaxHTTPBody)
+		}
+		body = string(b)
 	}
-	if err != nil {
-		return nil, apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "the body is marked isBase64Encoded but is not valid base64")
-	}
-	if len(b) > MaxHTTPBody {
-		return nil, tooLarge("the base64-decoded body", len(b), MaxHTTPBody)
-	}
-	return b, nil
-}
-
-// bodyParams reads a JSON or form body. A body that starts with "{" is
-// JSON, whether it came without a Content-Type or with the form type that
-// `curl -d` sends for any data: no form starts so.
-func bodyParams(body []byte, contentType string) (contact.Params, error) {
 	media := "application/x-www-form-urlencoded"
-	t := strings.TrimSpace(string(body))
 	if strings.TrimSpace(contentType) != "" {
 		m, _, err := mime.ParseMediaType(contentType)
 		if err != nil {
@@ -434,14 +381,15 @@ func bodyParams(body []byte, contentType string) (contact.Params, error) {
 		}
 		media = m
 	}
+	t := strings.TrimSpace(body)
 	if (strings.HasPrefix(t, "{") && media == "application/x-www-form-urlencoded") || (t == "" && contentType == "") {
 		media = "application/json"
 	}
 	switch {
 	case media == "application/json" || strings.HasSuffix(media, "+json") || media == "text/json":
-		return contact.ParseJSON(body, "the body")
+		return contact.ParseJSON([]byte(body), "the body")
 	case media == "application/x-www-form-urlencoded":
-		v, err := url.ParseQuery(string(body))
+		v, err := url.ParseQuery(body)
 		if err != nil {
 			return contact.Params{}, apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "the form body cannot be parsed: %v", err)
 		}
@@ -451,61 +399,61 @@ func bodyParams(body []byte, contentType string) (contact.Params, error) {
 }
 
 // flexMap reads the loose maps gateways send (headers, the query string): a
-// value is a string, a number or boolean (kept as its text; true alone
-// means a key without a value), or a flat list of them when a key repeats.
+// value is a string, number or boolean (as text; true alone means a key
+// without a value), or a flat list of them when a key repeats.
 func flexMap(what, member string, raw jsontext.Value) (map[string][]string, error) {
-	out := map[string][]string{}
 	var m map[string]jsontext.Value
-	switch {
-	case raw == nil || raw.Kind() == 'n':
-		return out, nil
-	case raw.Kind() != '{' || json.Unmarshal(raw, &m) != nil:
+	if k := raw.Kind(); k != 0 && k != 'n' && (k != '{' || json.Unmarshal(raw, &m) != nil) {
 		return nil, invalid("%s is malformed: %s: must be an object, not %s", what, member, contact.JSONKind(raw))
 	}
+	out := map[string][]string{}
 	for k, v := range m {
-		vals := []jsontext.Value{v}
+		vals, why := []jsontext.Value{v}, "an object is not a valid value"
 		if v.Kind() == '[' {
 			_ = json.Unmarshal(v, &vals) // valid: the whole event was
+			why = "a list may hold only strings, numbers and booleans"
 		}
 		for _, it := range vals {
-			switch it.Kind() {
+			switch s, ok := scalar(it); it.Kind() {
 			case '{', '[':
-				why := "an object is not a valid value"
-				if v.Kind() == '[' {
-					why = "a list may hold only strings, numbers and booleans"
-				}
 				return nil, invalid("%s is malformed: %s: the value of %s: %s", what, member, apierror.Quote(k), why)
 			case 'n':
-				continue
 			case 't': // a key without a value
+				if out[k] == nil {
+					out[k] = []string{}
+				}
 			default:
-				s, ok := scalar(it)
 				if !ok {
 					s = string(it) // false
 				}
 				out[k] = append(out[k], s)
-			}
-			if out[k] == nil {
-				out[k] = []string{}
 			}
 		}
 	}
 	return out, nil
 }
 
-// flexBool reads a boolean that gateways send as true/false or as the
-// strings "true"/"false".
+// flexBool reads a boolean sent as true/false or "true"/"false".
 func flexBool(what string, raw jsontext.Value) (bool, error) {
 	s, _ := scalar(raw)
+	t, k := strings.TrimSpace(s), raw.Kind()
 	switch {
-	case raw.Kind() == 't' || (raw.Kind() == '"' && strings.EqualFold(strings.TrimSpace(s), "true")):
+	case k == 't' || k == '"' && strings.EqualFold(t, "true"):
 		return true, nil
-	case raw.Kind() == 0 || raw.Kind() == 'n' || raw.Kind() == 'f' || (raw.Kind() == '"' && (strings.TrimSpace(s) == "" || strings.EqualFold(strings.TrimSpace(s), "false"))):
+	case k == 0 || k == 'n' || k == 'f' || k == '"' && (t == "" || strings.EqualFold(t, "false")):
 		return false, nil
-	case raw.Kind() == '"':
+	case k == '"':
 		s = apierror.Quote(s)
 	default:
 		s = contact.JSONKind(raw)
 	}
 	return false, invalid("%s is malformed: isBase64Encoded: must be true or false, not %s", what, s)
+}
+
+func invalid(format string, args ...any) error {
+	return apierror.E(apierror.Invalid, apierror.InvalidParameter, format, args...)
+}
+
+func tooLarge(what string, n, limit int) error {
+	return apierror.E(apierror.Invalid, apierror.RequestSizeLimitExceeded, "%s is %d bytes; the limit is %d bytes", what, n, limit)
 }

@@ -1,8 +1,5 @@
-// Package redact keeps personal data and secrets out of logs.
-//
-// Contact emails are personal data: logs keep enough of them to tell two
-// contacts apart (first character and domain) and nothing more. Secret keys
-// and session tokens are never logged in any form. ReplaceAttr applies both
+// Package redact keeps personal data and secrets out of logs: an email keeps
+// only enough to tell two apart, a secret nothing. ReplaceAttr applies both
 // rules to every log line, so call sites log plain values and cannot forget.
 package redact
 
@@ -11,37 +8,27 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
-// Email masks one email address as its first character, "***", and the
-// domain: "test@qq.com" becomes "t***@qq.com". A value without an "@" keeps
-// only its first character, so a malformed address cannot leak either.
+// Email masks an address as its first character, "***", and the domain
+// ("t***@qq.com"); without an "@", only the first character is kept.
 func Email(s string) string {
-	if s == "" {
-		return ""
-	}
 	at := strings.LastIndexByte(s, '@')
-	if at == 0 {
+	switch {
+	case s == "":
+		return ""
+	case at == 0:
 		return "***" + s
+	case at < 0:
+		at = len(s)
 	}
-	first := s
-	for i := range s {
-		if i > 0 {
-			first = s[:i]
-			break
-		}
-	}
-	if at < 0 {
-		return first + "***"
-	}
-	return first + "***" + s[at:]
+	_, n := utf8.DecodeRuneInString(s)
+	return s[:n] + "***" + s[at:]
 }
 
-// emailish matches anything shaped like an address inside free text, such
-// as an upstream error message that quotes the address it rejected: any
-// local part, and a domain of letters, digits and hyphens in dot-separated
-// labels, so that text which only holds an "@" (a list of punctuation such
-// as "_-.!@#$%^") is left as it is.
+// emailish finds addresses in free text, such as a message quoting one; the
+// domain must be labels, so that punctuation around an "@" is left alone.
 var emailish = regexp.MustCompile(`[^\s"'<>(),;:@\[\]]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*`)
 
 // EmailsIn masks every address-shaped token inside free text.
@@ -52,14 +39,10 @@ func EmailsIn(s string) string {
 	return emailish.ReplaceAllStringFunc(s, Email)
 }
 
-// userinfo matches the user information of a URL inside free text
-// ("scheme://user:password@"), whose password is masked wherever a URL is
-// quoted: an endpoint may carry one, and it is echoed in messages.
+// userinfo finds a URL's "scheme://user:password@" in free text.
 var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://[^\s/:@"'<>]*):[^\s"'<>]*@`)
 
-// URLsIn masks the password of every URL inside free text, as
-// url.URL.Redacted does for one URL: "http://u:p@h" becomes
-// "http://u:xxxxx@h".
+// URLsIn masks the password of every URL in free text, as url.URL.Redacted does.
 func URLsIn(s string) string {
 	if !strings.Contains(s, "://") {
 		return s
@@ -67,8 +50,7 @@ func URLsIn(s string) string {
 	return userinfo.ReplaceAllString(s, "${1}:xxxxx@")
 }
 
-// Secret replaces a secret with a fixed marker that says only whether it was
-// set; its length is not revealed either.
+// Secret replaces a secret with a marker that says only whether it was set.
 func Secret(s string) string {
 	if s == "" {
 		return ""
@@ -76,32 +58,14 @@ func Secret(s string) string {
 	return "[redacted]"
 }
 
-// secretKey reports whether a log attribute of this name holds a secret.
-func secretKey(name string) bool {
-	switch strings.ToLower(name) {
-	case "secret_key", "secretkey", "token", "session_token", "sessiontoken", "authorization", "password":
-		return true
-	}
-	return false
-}
-
-// emailKey reports whether a log attribute of this name holds an address,
-// which is masked whole, whatever shape it has: a quoted local part or an
-// apostrophe would slip past the pattern that finds addresses in free text.
-func emailKey(name string) bool {
-	name = strings.ToLower(name)
-	return strings.Contains(name, "email") || name == "mail" || name == "contactinfo"
-}
-
-// ReplaceAttr is the slog.HandlerOptions.ReplaceAttr of every logger in this
-// project: the values of secret attributes are replaced, address attributes
-// are masked, and every other string (messages included) has the addresses
-// and URL passwords in it masked.
+// ReplaceAttr is every logger's slog.HandlerOptions.ReplaceAttr: secrets are
+// replaced, address attributes masked whole (a quoted local part would slip
+// past emailish), and addresses and URL passwords in any other string masked.
 func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
-	if secretKey(a.Key) {
+	switch key := strings.ToLower(a.Key); {
+	case key == "secret_key" || key == "secretkey" || key == "token" || key == "session_token" || key == "sessiontoken" || key == "authorization" || key == "password":
 		return slog.String(a.Key, Secret(a.Value.String()))
-	}
-	if emailKey(a.Key) && a.Value.Kind() == slog.KindString {
+	case (strings.Contains(key, "email") || key == "mail" || key == "contactinfo") && a.Value.Kind() == slog.KindString:
 		return slog.String(a.Key, Email(a.Value.String())) // masking twice changes nothing
 	}
 	switch a.Value.Kind() {

@@ -1,18 +1,9 @@
 // Package registrar registers contacts at the API's pace without losing or
 // duplicating any: an adaptive pace per process (Pacer), bounded concurrency,
-// retries with jittered exponential backoff inside the invocation's deadline,
-// and idempotency: a batch first looks its names up and sends only what is
-// missing, and a failure that may hide an earlier success is looked up before
-// anything is sent again.
-//
-// Every decision reads the kind of the error DBbrain's answer was translated
-// to (package apierror): a throttle is retried slowly, a transient fault
-// retried, a refusal of the contact looked up once and then final, and a
-// fault of the function's own setup stops the whole batch at once, since
-// every further call would fail the same way and spend the account's limit.
-//
-// The retry decision and the backoff are small function types, in the manner
-// of hashicorp/go-retryablehttp, so tests and callers can swap them.
+// retries inside the deadline, and idempotency (names are looked up before
+// sending, and after a failure that may hide a success). A throttle or fault
+// is retried, a refusal looked up once and final, and a fault of the
+// function's own setup stops the batch, since every call would fail the same way.
 package registrar
 
 import (
@@ -20,6 +11,7 @@ import (
 	"errors"
 	"iter"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,22 +31,17 @@ type API interface {
 	DescribeAllUserContact(ctx context.Context, cred common.CredentialIface, names []string) (dbbrain.DescribeResult, error)
 }
 
-// Registrar registers contacts. Build one per invocation around the
-// process-wide Pacers.
+// Registrar registers contacts: one per invocation, around the process's Pacers.
 type Registrar struct {
-	API        API                    // The DBbrain calls.
-	Credential common.CredentialIface // Signs every call of the invocation.
-	Adds       *Pacer                 // Paces AddUserContact for the process.
-	Lookups    *Pacer                 // Paces DescribeAllUserContact for the process.
-	// Concurrency bounds the contacts, and the lookups, in flight at once.
-	Concurrency int
-	// LookFirst looks the names up before sending any, so that a delivery
-	// that comes again costs a lookup and never relies on DBbrain refusing a
-	// repeated name.
-	LookFirst bool
-	// Margin is kept free before the invocation's deadline so the function
-	// can still answer; no call or wait is started that would end inside it.
-	Margin     time.Duration
+	API         API                    // The DBbrain calls.
+	Credential  common.CredentialIface // Signs every call of the invocation.
+	Adds        *Pacer                 // Paces AddUserContact for the process.
+	Lookups     *Pacer                 // Paces DescribeAllUserContact for the process.
+	Concurrency int                    // Bounds the contacts, and the lookups, in flight at once.
+	// LookFirst looks names up before sending, so that a redelivery costs a
+	// lookup and never relies on DBbrain refusing a repeated name.
+	LookFirst  bool
+	Margin     time.Duration    // Kept free before the deadline, so the function can still answer.
 	CheckRetry CheckRetry       // Nil means DefaultCheckRetry.
 	Backoff    BackoffFactory   // Nil means DefaultBackoff.
 	Logger     *slog.Logger     // Nil discards.
@@ -65,10 +52,9 @@ type Registrar struct {
 type Outcome struct {
 	ID        int64  // The contact's id on success.
 	RequestID string // DBbrain's RequestId of the answer that decided it.
-	// Err is an *apierror.Error on failure; its kind is the verdict.
-	Err      error
-	Attempts int  // AddUserContact calls made.
-	Existing bool // It was registered already, with the same email.
+	Err       error  // An *apierror.Error on failure; its kind is the verdict.
+	Attempts  int    // AddUserContact calls made.
+	Existing  bool   // It was registered already, with the same email.
 }
 
 // LookupChunk is how many names one DescribeAllUserContact asks for.
@@ -77,16 +63,56 @@ const LookupChunk = 50
 // minCall is the least time worth starting a call with.
 const minCall = 50 * time.Millisecond
 
+// Decision is what to do after a failed AddUserContact attempt.
+type Decision int
+
+// The decisions a CheckRetry makes.
+const (
+	Stop        Decision = iota // The failure is final (a rule, a credential, a conflict).
+	Retry                       // Send again after a backoff.
+	LookUpFirst                 // The attempt may have created the contact: look it up before sending again.
+)
+
+// CheckRetry judges a failed attempt.
+type CheckRetry func(err error) Decision
+
+// BackoffFactory returns a fresh backoff schedule for one contact.
+type BackoffFactory func() backoff.BackOff
+
+// DefaultCheckRetry decides by the error's kind: a throttle or a transient
+// fault is retried, after a lookup when the attempt may have been applied;
+// anything else (a refusal, a conflict, the setup, no time left) stops.
+func DefaultCheckRetry(err error) Decision {
+	switch apierror.KindOf(err) {
+	case apierror.Throttled, apierror.Transient:
+		if errors.Is(err, dbbrain.ErrMaybeApplied) {
+			return LookUpFirst
+		}
+		return Retry
+	}
+	return Stop
+}
+
+// DefaultBackoff is jittered exponential backoff: 200 ms doubling to 5 s,
+// each wait randomised by ±50% so that concurrent instances spread out.
+func DefaultBackoff() backoff.BackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval:     200 * time.Millisecond,
+		RandomizationFactor: 0.5,
+		Multiplier:          2,
+		MaxInterval:         5 * time.Second,
+	}
+}
+
 // Register registers contacts concurrently and returns their outcomes in
-// input order. With LookFirst it looks the names up first, a chunk per call,
-// several calls running ahead of the registration, and sends AddUserContact
-// only for the contacts not registered yet. A name given twice is sent once.
-// Contacts left when too little time remains for another call are "not
-// attempted" (kind NotAttempted); after a Setup failure nothing more is
-// sent, and what was not sent carries that failure.
+// order. With LookFirst it sends only the names a lookup did not find. A name
+// given twice is sent once. Contacts left without time for a call are "not
+// attempted"; after a Setup failure nothing more is sent, and what was not
+// sent carries that failure.
 func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []Outcome {
+	r = r.withDefaults()
 	out := make([]Outcome, len(contacts))
-	ctx, cancel := context.WithDeadline(ctx, r.deadline(ctx))
+	ctx, cancel := context.WithDeadline(ctx, WorkDeadline(ctx, r.Now(), r.Margin))
 	defer cancel()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -133,9 +159,8 @@ func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []
 	return out
 }
 
-// repeated is the outcome of a contact whose name came earlier in the batch:
-// the earlier one's with the same email (its failure included), a conflict
-// with another.
+// repeated is the outcome of a name seen earlier in the batch: the earlier
+// one's with the same email, a conflict with another.
 func repeated(o Outcome, earlier, c contact.Contact) Outcome {
 	if o.Err != nil || sameEmail(earlier.ContactInfo, c.ContactInfo) {
 		return Outcome{ID: o.ID, RequestID: o.RequestID, Err: o.Err, Existing: o.Err == nil}
@@ -149,21 +174,16 @@ type lookupResult struct {
 	err   error
 }
 
-// lookAhead yields, in order, each chunk of the unique contacts' indexes
-// with its lookup (nothing known and no error without LookFirst). Up to
-// Concurrency lookups run ahead of the caller at the lookup pace, so that a
-// long, mostly registered batch spends its time on calls, not on waiting for
-// answers one after the other.
+// lookAhead yields each chunk of the unique contacts with its lookup (none
+// without LookFirst), up to Concurrency lookups running ahead, so that a long,
+// mostly registered batch does not wait for their answers one by one.
 func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, unique []int) iter.Seq2[[]int, lookupResult] {
 	return func(yield func([]int, lookupResult) bool) {
 		if !r.LookFirst {
 			yield(unique, lookupResult{})
 			return
 		}
-		var chunks [][]int
-		for start := 0; start < len(unique); start += LookupChunk {
-			chunks = append(chunks, unique[start:min(start+LookupChunk, len(unique))])
-		}
+		chunks := slices.Collect(slices.Chunk(unique, LookupChunk))
 		results := make([]chan lookupResult, len(chunks))
 		for k := range results {
 			results[k] = make(chan lookupResult, 1)
@@ -203,44 +223,39 @@ func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, u
 }
 
 // register sends one contact until it succeeds, fails for good, or no time
-// is left, in the manner of go-retryablehttp's Client.Do: each failed attempt
-// is judged by CheckRetry, whose decision the loop carries out. After an
-// attempt that may have created the contact, nothing is sent again until a
-// lookup has shown the name is not there. alone says the contact is the
-// invocation's only one, which is tried while any time is left.
+// is left, as go-retryablehttp's Client.Do does with CheckRetry's decisions.
+// An invocation's only contact (alone) is tried while any time is left.
 func (r *Registrar) register(ctx context.Context, stop context.CancelCauseFunc, c contact.Contact, alone bool) (out Outcome) {
-	log := r.logger().With("name", c.Name, "email", c.ContactInfo)
+	log := r.Logger.With("name", c.Name, "email", c.ContactInfo)
 	deadline, _ := ctx.Deadline()
-	schedule := r.backoff()()
-	var lastErr error
-	lookFirst, lookAfter := false, false // an attempt may have created the contact
+	schedule := r.Backoff()
 	defer func() {
 		if apierror.KindOf(out.Err) == apierror.Setup {
 			stop(out.Err) // every other call would fail the same way
 		}
 	}()
-loop:
+	// unsure: an attempt may have created the contact (a refusal may mean the
+	// name exists; a failure after sending may hide a success), so the name
+	// is looked up before sending again, and before the failure is final.
+	unsure := false
 	for {
 		need := r.Adds.Typical()
 		if alone && out.Attempts == 0 {
 			need = minCall // its call is bounded by the deadline anyway
 		}
 		send := true
-		if lookFirst {
-			known, err := r.lookup(ctx, []string{c.Name})
-			if o, ok := match(known, c); ok {
-				o.Attempts = out.Attempts
-				return o
-			}
+		if unsure {
+			o, found, err := r.find(ctx, c, out.Attempts)
 			switch k := apierror.KindOf(err); {
+			case found:
+				return o
 			case k == apierror.Setup:
 				out.Err = err
 				return out
 			case k == apierror.NotAttempted:
-				lookAfter = false
-				break loop // no time left: the last attempt's failure says more
+				return out // no time left: the last attempt's failure says more
 			case err != nil: // unknown whether it exists: sending could duplicate it
-				lastErr, send = err, false
+				out.Err, send = err, false
 			}
 		}
 		if send {
@@ -249,61 +264,54 @@ loop:
 					out.Err = r.notAttempted(ctx)
 					return out
 				}
-				break loop // the last attempt's failure says more than "no time"
+				break // the last attempt's failure says more than "no time"
 			}
 			out.Attempts++
-			start := r.now()
+			start := r.Now()
 			res, err := r.API.AddUserContact(ctx, r.Credential, c.Name, c.ContactInfo, c.Product)
-			r.Adds.Observe(r.now().Sub(start), apierror.KindOf(err) == apierror.Throttled)
+			r.Adds.Observe(r.Now().Sub(start), apierror.KindOf(err) == apierror.Throttled)
 			if err == nil {
 				if out.Attempts > 1 {
 					log.Info("attempt succeeded", "attempt", out.Attempts)
 				}
-				out.ID, out.RequestID = res.ID, res.RequestID
+				out.ID, out.RequestID, out.Err = res.ID, res.RequestID, nil
 				return out
 			}
-			lastErr = err
-			// A refusal may be DBbrain's answer to a name that exists, and a
-			// failure after the request left may hide a success.
-			lookAfter = lookAfter || apierror.KindOf(err) == apierror.Invalid || errors.Is(err, dbbrain.ErrMaybeApplied)
-			decision := r.check()(err)
+			out.Err = err
+			decision := r.CheckRetry(err)
+			unsure = unsure || decision == LookUpFirst || apierror.KindOf(err) == apierror.Invalid || errors.Is(err, dbbrain.ErrMaybeApplied)
 			if decision == Stop {
-				break loop
+				break
 			}
-			lookFirst = lookFirst || decision == LookUpFirst
 		}
 		wait := schedule.NextBackOff()
-		if wait == backoff.Stop || r.now().Add(wait+need).After(deadline) {
-			break loop
+		if wait == backoff.Stop || r.Now().Add(wait+need).After(deadline) {
+			break
 		}
-		log.Warn("attempt failed, retrying", "attempt", out.Attempts, "code", apierror.CodeOf(lastErr),
-			"upstream_request_id", apierror.From(lastErr).RequestID, "retry_in_ms", wait.Milliseconds())
+		log.Warn("attempt failed, retrying", "attempt", out.Attempts, "code", apierror.CodeOf(out.Err),
+			"upstream_request_id", apierror.From(out.Err).RequestID, "retry_in_ms", wait.Milliseconds())
 		if !sleep(ctx, wait) {
-			break loop
+			break
 		}
 	}
-	out.Err = lastErr
-	if !lookAfter {
+	if !unsure {
 		return out
 	}
-	known, err := r.lookup(ctx, []string{c.Name})
-	if o, ok := match(known, c); ok {
-		o.Attempts = out.Attempts
+	o, found, err := r.find(ctx, c, out.Attempts)
+	if found {
 		return o
 	}
-	if err != nil && !apierror.KindOf(lastErr).Retryable() {
-		// It may exist, so the answer must not be final: it is the lookup's
-		// failure, which a later try settles.
-		out.Err = apierror.Wrap(apierror.Transient, apierror.CodeOf(err), lastErr,
+	if err != nil && !apierror.KindOf(out.Err).Retryable() {
+		// It may exist: the answer is the lookup's failure, which a retry settles.
+		out.Err = apierror.Wrap(apierror.Transient, apierror.CodeOf(err), out.Err,
 			"%s; whether an earlier attempt created the contact could not be checked (%s): retry the invocation",
-			apierror.From(lastErr).Message, apierror.From(err).Message)
+			apierror.From(out.Err).Message, apierror.From(err).Message)
 	}
 	return out
 }
 
-// notAttempted is the failure of a contact no call was made for: the batch
-// stopped at a Setup failure, or too little of the invocation's time was
-// left.
+// notAttempted is the failure of a contact not sent: the batch stopped at a
+// Setup failure, or too little time was left.
 func (r *Registrar) notAttempted(ctx context.Context) error {
 	if cause := context.Cause(ctx); apierror.KindOf(cause) == apierror.Setup {
 		e := apierror.From(cause)
@@ -314,26 +322,23 @@ func (r *Registrar) notAttempted(ctx context.Context) error {
 		"not attempted: too little of the invocation's time was left to call %s; retry the invocation to register this contact", dbbrain.ActionAddUserContact)
 }
 
-// maxLookupAttempts bounds the calls one lookup makes when DBbrain fails: a
-// lookup only saves calls, and one that keeps failing must not use up the
-// time the contacts themselves need. A throttled lookup is retried while time
-// allows: the account is busy, not broken, and sending unchecked would spend
-// an add on every contact a redelivery already registered.
+// maxLookupAttempts bounds a failing lookup, which must not use up the
+// contacts' time; a throttled one is retried while time allows, since sending
+// unchecked would spend an add on every contact already registered.
 const maxLookupAttempts = 3
 
-// lookup lists the contacts whose names contain any of names, retrying what
-// a retry can fix. An error means it is unknown which of them exist; its kind
-// is NotAttempted when too little time was left to ask at all.
+// lookup lists the contacts whose names contain any of names. An error means
+// it is unknown which exist (NotAttempted: no time was left to ask).
 func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Contact, error) {
 	deadline, _ := ctx.Deadline()
-	schedule := r.backoff()()
+	schedule := r.Backoff()
 	for attempt := 1; ; attempt++ {
 		if err := r.Lookups.Wait(ctx, deadline, r.Lookups.Typical()); err != nil {
 			return nil, r.notAttempted(ctx)
 		}
-		start := r.now()
+		start := r.Now()
 		res, err := r.API.DescribeAllUserContact(ctx, r.Credential, names)
-		r.Lookups.Observe(r.now().Sub(start), apierror.KindOf(err) == apierror.Throttled)
+		r.Lookups.Observe(r.Now().Sub(start), apierror.KindOf(err) == apierror.Throttled)
 		if err == nil {
 			for i := range res.Contacts {
 				res.Contacts[i].RequestID = res.RequestID
@@ -343,32 +348,36 @@ func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Conta
 		wait := schedule.NextBackOff()
 		k := apierror.KindOf(err)
 		if (attempt >= maxLookupAttempts && k != apierror.Throttled) || !k.Retryable() || wait == backoff.Stop ||
-			r.now().Add(wait+r.Lookups.Typical()).After(deadline) || !sleep(ctx, wait) {
-			r.logger().Warn("lookup failed", "names", len(names), "code", apierror.CodeOf(err))
+			r.Now().Add(wait+r.Lookups.Typical()).After(deadline) || !sleep(ctx, wait) {
+			r.Logger.Warn("lookup failed", "names", len(names), "code", apierror.CodeOf(err))
 			return nil, err
 		}
 	}
 }
 
-// match finds the contact named exactly c.Name among a lookup's answer
-// (DBbrain matches names as substrings): with the same email it is c,
-// registered already; with another it is a conflict no retry can fix.
-func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
-	for _, e := range known {
-		if e.Name != c.Name {
-			continue
-		}
-		if sameEmail(e.Mail, c.ContactInfo) {
-			return Outcome{ID: e.ID, RequestID: e.RequestID, Existing: true}, true
-		}
-		return conflict(c, e.RequestID), true
-	}
-	return Outcome{}, false
+// find looks c's name up: found when it is there, registered or a conflict.
+func (r *Registrar) find(ctx context.Context, c contact.Contact, attempts int) (o Outcome, found bool, err error) {
+	known, err := r.lookup(ctx, []string{c.Name})
+	o, found = match(known, c)
+	o.Attempts = attempts
+	return o, found, err
 }
 
-// sameEmail compares addresses as DBbrain can be assumed to store them:
-// surrounding spaces aside, equal up to ASCII letter case. Unicode case
-// folding would take "\u212Aate@qq.com" (a Kelvin sign) for kate@qq.com.
+// match finds the contact named exactly c.Name (DBbrain matches substrings):
+// with the same email it is c, registered already; else a conflict.
+func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
+	i := slices.IndexFunc(known, func(e dbbrain.Contact) bool { return e.Name == c.Name })
+	switch {
+	case i < 0:
+		return Outcome{}, false
+	case sameEmail(known[i].Mail, c.ContactInfo):
+		return Outcome{ID: known[i].ID, RequestID: known[i].RequestID, Existing: true}, true
+	}
+	return conflict(c, known[i].RequestID), true
+}
+
+// sameEmail compares addresses up to surrounding spaces and ASCII case:
+// Unicode folding would take "\u212Aate@qq.com" (a Kelvin sign) for kate@.
 func sameEmail(stored, given string) bool {
 	lower := func(r rune) rune {
 		if 'A' <= r && r <= 'Z' {
@@ -390,24 +399,16 @@ func conflict(c contact.Contact, requestID string) Outcome {
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-time.After(d):
 		return true
 	case <-ctx.Done():
 		return false
 	}
 }
 
-// deadline is when work must end: the context's deadline less the margin.
-func (r *Registrar) deadline(ctx context.Context) time.Time {
-	return WorkDeadline(ctx, r.now(), r.Margin)
-}
-
-// WorkDeadline is when work for an invocation must end: its deadline less
-// the margin kept for answering. A context without a deadline gets SCF's
-// longest timeout.
+// WorkDeadline is the invocation's deadline (else SCF's longest timeout)
+// less the margin kept for answering.
 func WorkDeadline(ctx context.Context, now time.Time, margin time.Duration) time.Time {
 	d, ok := ctx.Deadline()
 	if !ok {
@@ -416,30 +417,20 @@ func WorkDeadline(ctx context.Context, now time.Time, margin time.Duration) time
 	return d.Add(-margin)
 }
 
-func (r *Registrar) logger() *slog.Logger {
-	if r.Logger == nil {
-		return slog.New(slog.DiscardHandler)
+// withDefaults returns a copy of r with its nil fields set to their defaults.
+func (r *Registrar) withDefaults() *Registrar {
+	c := *r
+	if c.CheckRetry == nil {
+		c.CheckRetry = DefaultCheckRetry
 	}
-	return r.Logger
-}
-
-func (r *Registrar) now() time.Time {
-	if r.Now == nil {
-		return time.Now()
+	if c.Backoff == nil {
+		c.Backoff = DefaultBackoff
 	}
-	return r.Now()
-}
-
-func (r *Registrar) check() CheckRetry {
-	if r.CheckRetry == nil {
-		return DefaultCheckRetry
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return r.CheckRetry
-}
-
-func (r *Registrar) backoff() BackoffFactory {
-	if r.Backoff == nil {
-		return DefaultBackoff
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	return r.Backoff
+	return &c
 }
