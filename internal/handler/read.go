@@ -87,17 +87,37 @@ func read(payload []byte) (delivery, error) {
 		return delivery{source: EventBridge, records: readRecords(EventBridge, list)}, nil
 	}
 	top, strictErr := contact.ParseJSON(payload, "the event")
+	bounded := true
 	if strictErr != nil {
-		var m map[string]jsontext.Value
-		if contact.Walk(payload, "the event") != nil || json.Unmarshal(payload, &m, lenient()) != nil {
+		// Only the members that tell the trigger are kept, so that a flood
+		// of keys costs no memory here either.
+		var p struct {
+			HTTPMethod      jsontext.Value `json:"httpMethod"`
+			Headers         jsontext.Value `json:"headers"`
+			RequestContext  jsontext.Value `json:"requestContext"`
+			IsBase64Encoded jsontext.Value `json:"isBase64Encoded"`
+			Type            jsontext.Value `json:"Type"`
+			Records         jsontext.Value `json:"Records"`
+			EventList       jsontext.Value `json:"EventList"`
+			SpecVersion     jsontext.Value `json:"specversion"`
+			Clslogs         jsontext.Value `json:"clslogs"`
+		}
+		if json.Unmarshal(payload, &p, lenient()) != nil {
 			return delivery{source: Direct}, strictErr
 		}
-		top = contact.FromMap(m)
+		m := map[string]jsontext.Value{}
+		for name, v := range map[string]jsontext.Value{"httpMethod": p.HTTPMethod, "headers": p.Headers, "requestContext": p.RequestContext,
+			"isBase64Encoded": p.IsBase64Encoded, "Type": p.Type, "Records": p.Records, "EventList": p.EventList, "specversion": p.SpecVersion, "clslogs": p.Clslogs} {
+			if v != nil {
+				m[name] = v
+			}
+		}
+		top, bounded = contact.FromMap(m), contact.Walk(payload, "the event") == nil
 	}
 	source, notServed := detect(top)
 	d := delivery{source: source}
 	switch {
-	case strictErr != nil && (!d.source.records() || len(payload) > event.MaxEvent):
+	case strictErr != nil && (!d.source.records() || !bounded || len(payload) > event.MaxEvent):
 		if !d.source.http() {
 			d.source = Direct
 		}
