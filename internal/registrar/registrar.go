@@ -277,7 +277,7 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, inBatch boo
 			out.Attempts++
 			start := r.now()
 			res, err := r.API.AddUserContact(ctx, r.Credential, c.Name, c.ContactInfo, c.Product)
-			r.Adds.Observe(r.now().Sub(start), err)
+			r.Adds.Observe(r.now().Sub(start), apierror.Family(apierror.CodeOf(err)) == apierror.RequestLimitExceeded)
 			if err == nil {
 				out.ID, out.RequestID = res.ID, res.RequestID
 				if out.Attempts > 1 {
@@ -339,11 +339,11 @@ func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Conta
 	schedule := r.backoff()()
 	for attempt := 1; ; attempt++ {
 		if err := r.Lookups.Wait(ctx, deadline, r.Lookups.Typical()); err != nil {
-			return nil, err
+			return nil, apierror.Wrap(apierror.DeadlineExceeded, err, "too little of the invocation's time is left for another call")
 		}
 		start := r.now()
 		res, err := r.API.DescribeAllUserContact(ctx, r.Credential, names)
-		r.Lookups.Observe(r.now().Sub(start), err)
+		r.Lookups.Observe(r.now().Sub(start), apierror.Family(apierror.CodeOf(err)) == apierror.RequestLimitExceeded)
 		if err == nil {
 			for i := range res.Contacts {
 				res.Contacts[i].RequestID = res.RequestID
