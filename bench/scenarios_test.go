@@ -1,10 +1,12 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -220,6 +222,75 @@ func runFleet(tb testing.TB, instances, each int) fleetResult {
 		r.seconds = r.seconds[:len(r.seconds)-1]
 	}
 	return r
+}
+
+// The key floods: about 6 MB (the synchronous invocation limit) of keys the
+// function does not know, the shape that once made the decoder collect a
+// message per key.
+const (
+	floodDirectKeys = 560_000 // ,"k%05x":0 after a contact: 11 bytes each, 6.2 MB
+	floodQueryKeys  = 578_000 // "abcd":"" in queryString: 10 bytes each, 5.8 MB
+)
+
+// directKeyFlood is a direct invocation of a valid contact followed by keys
+// unknown members.
+func directKeyFlood(keys int) []byte {
+	var b bytes.Buffer
+	b.Grow(64 + 11*keys)
+	b.WriteString(`{"Name":"John Smith","ContactInfo":"test@qq.com","Product":"mysql"`)
+	for i := range keys {
+		fmt.Fprintf(&b, `,"k%05x":0`, i)
+	}
+	b.WriteString("}")
+	return b.Bytes()
+}
+
+// functionURLKeyFlood is a Function URL POST of a valid contact whose query
+// string carries keys parameters, each empty.
+func functionURLKeyFlood(keys int) []byte {
+	var b bytes.Buffer
+	b.Grow(256 + 10*keys)
+	b.WriteString(`{"body":"{\"Name\":\"John Smith\",\"ContactInfo\":\"test@qq.com\",\"Product\":\"mysql\"}",`)
+	b.WriteString(`"headers":{"content-type":"application/json","host":"1250000000-k8ph6oqx-gz.scf.tencentcs.com"},`)
+	b.WriteString(`"httpMethod":"POST","path":"/","queryString":{`)
+	const digits = "0123456789abcdefghijklmnopqrstuvwxyz" // one case: names differing in case alone are another refusal
+	for i := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		n := len(digits)
+		b.Write([]byte{'"', digits[i/(n*n*n)%n], digits[i/(n*n)%n], digits[i/n%n], digits[i%n], '"', ':', '"', '"'})
+	}
+	b.WriteString("}}")
+	return b.Bytes()
+}
+
+// floodResult is one key-flood event through a fresh instance.
+type floodResult struct {
+	bytes    int
+	peakRSS  int64 // of the function process, in bytes, cold start included
+	duration time.Duration
+	answer   string // the start of the function's answer
+}
+
+// runKeyFlood invokes a fresh instance with payload. The function must
+// answer (any answer: the event is refused), not crash or time out.
+func runKeyFlood(tb testing.TB, payload []byte) floodResult {
+	u := startUpstream(tb, 1, emulator.Faults{})
+	f := u.startFunction(tb, 0)
+	res, err := f.rt.Invoke(context.Background(), payload)
+	if err != nil {
+		tb.Fatalf("invoking the function: %v", err)
+	}
+	if res.TimedOut || res.FunctionError != nil && res.FunctionError.ShouldExit {
+		tb.Fatalf("the function did not answer the key flood: %+v", res.FunctionError)
+	}
+	answer := res.Payload
+	if fe := res.FunctionError; fe != nil {
+		answer = []byte(fe.Message)
+	}
+	return floodResult{bytes: len(payload), peakRSS: res.MaxMemoryUsedBytes, duration: res.Duration,
+		answer: strings.Join(strings.Fields(string(answer[:min(len(answer), 120)])), " ")}
 }
 
 // rerunResult is a batch invoked when some of its contacts are registered

@@ -49,6 +49,14 @@ func TestScenarios(t *testing.T) {
 			t.Errorf("fleet of 2 x 10: %+v (accepted adds %d); problems: %s", r, adds, strings.Join(r.problems, "; "))
 		}
 	})
+	t.Run("keyflood", func(t *testing.T) {
+		t.Parallel()
+		for name, event := range map[string][]byte{"direct": directKeyFlood(1000), "function-url": functionURLKeyFlood(1000)} {
+			if r := runKeyFlood(t, event); r.peakRSS < 0 || r.answer == "" || r.bytes != len(event) {
+				t.Errorf("%s key flood: %+v", name, r)
+			}
+		}
+	})
 	t.Run("redelivery", func(t *testing.T) {
 		t.Parallel()
 		r := runRerun(t, 10, func(int) bool { return true })

@@ -108,21 +108,74 @@ func rows() []row {
 			}, ge(1)})
 	}
 	return append(rs,
-		row{"Fleet (4 instances × 100 contacts at once): end-to-end rate ÷ limit", "≥ 0.90 (stretch ≥ 0.95)", "Fleet:fleet-ratio Fleet:fleet-contacts Fleet:fleet-s", func(v []float64) string {
-			return fmt.Sprintf("%.3f (%.0f contacts in %.2f s; stretch %s)", v[0], v[1], v[2], pick(v[0] >= 0.95, "met", "missed"))
-		}, ge(0.90)},
-		row{"Fleet: RequestLimitExceeded answers received", "≤ 10% of the contacts", "Fleet:fleet-refused Fleet:fleet-contacts",
-			func(v []float64) string { return fmt.Sprintf("%.0f (%.1f%% of %.0f)", v[0], 100*v[0]/v[1], v[1]) }, func(v []float64) bool { return v[0] <= 0.1*v[1] }},
-		row{"Fleet: failures surfaced", "0", "Fleet:fleet-failed", show("%.0f"), le(0)},
-		row{"Fleet: contacts created twice", "0", "Fleet:fleet-duplicates", show("%.0f"), le(0)},
-		row{"Store checks (fleet, redelivery, half-registered): every contact once, with the Id answered", "yes", "Fleet:fleet-stored-ok Redelivery:redeliver-stored-ok HalfRegistered:half-stored-ok",
+		row{fmt.Sprintf("Fleet (4 instances × 100 contacts at once), %d runs: end-to-end rate ÷ limit of each run", fleetRuns), "each ≥ 0.93",
+			fleetKeys("fleet-ratio"), func(v []float64) string { return joinf("%.3f", v) }, func(v []float64) bool { return slices.Min(v) >= 0.93 }},
+		row{"Fleet: the worst run", "≥ 0.93 (stretch ≥ 0.95)", fleetKeys("fleet-ratio") + " " + fleetKeys("fleet-contacts") + " " + fleetKeys("fleet-s"), func(v []float64) string {
+			w := worst(v[:fleetRuns])
+			return fmt.Sprintf("%.3f, run %d (%.0f contacts in %.2f s; stretch %s)", v[w], w+1, v[fleetRuns+w], v[2*fleetRuns+w], pick(v[w] >= 0.95, "met", "missed"))
+		}, func(v []float64) bool { return slices.Min(v[:fleetRuns]) >= 0.93 }},
+		row{"Fleet: RequestLimitExceeded answers received, each run", "≤ 10% of the contacts", fleetKeys("fleet-refused") + " " + fleetKeys("fleet-contacts"),
+			func(v []float64) string {
+				refused, contacts := v[:fleetRuns], v[fleetRuns:]
+				i := slices.Index(refused, slices.Max(refused))
+				return fmt.Sprintf("%s (most: %.1f%% of %.0f)", joinf("%.0f", refused), 100*refused[i]/contacts[i], contacts[i])
+			}, func(v []float64) bool {
+				for i := range fleetRuns {
+					if v[i] > 0.1*v[fleetRuns+i] {
+						return false
+					}
+				}
+				return true
+			}},
+		row{"Fleet: failures surfaced, all runs", "0", fleetKeys("fleet-failed"), sum, func(v []float64) bool { return slices.Max(v) == 0 }},
+		row{"Fleet: contacts created twice, all runs", "0", fleetKeys("fleet-duplicates"), sum, func(v []float64) bool { return slices.Max(v) == 0 }},
+		row{"Store checks (fleet runs, redelivery, half-registered): every contact once, with the Id answered", "yes",
+			fleetKeys("fleet-stored-ok") + " Redelivery:redeliver-stored-ok HalfRegistered:half-stored-ok",
 			func(v []float64) string { return pick(slices.Min(v) == 1, "yes", "no") }, func(v []float64) bool { return slices.Min(v) == 1 }},
 		row{"Redelivery of a registered 100-contact batch: upstream calls", "≤ 5", "Redelivery:redeliver-calls Redelivery:redeliver-lookups Redelivery:redeliver-adds",
 			show("%.0f (%.0f DescribeAllUserContact, %.0f AddUserContact)"), le(5)},
 		row{"Redelivery: duration", "≤ 1.5 s", "Redelivery:redeliver-s", show("%.3f s"), le(1.5)},
 		row{"Half-registered 100-contact batch: lookups + adds", "lookups ≤ 3, adds = the 50 missing", "HalfRegistered:half-lookups HalfRegistered:half-adds HalfRegistered:half-items",
 			show("%.0f lookups + %.0f adds (%.0f contacts)"), func(v []float64) bool { return v[0] <= 3 && v[1] == v[2]/2 }},
+		row{"Key flood, direct event (a contact, then unknown keys): peak RSS of the function process", "≤ 64 MB",
+			"KeyFlood/Direct:flood-peak-rss-MiB KeyFlood/Direct:flood-keys KeyFlood/Direct:flood-event-bytes",
+			show("%.1f MiB (%.0f keys in %.0f bytes)"), le(64)},
+		row{"Key flood, Function URL event (a contact, query string of unknown keys): peak RSS of the function process", "≤ 64 MB",
+			"KeyFlood/FunctionURL:flood-peak-rss-MiB KeyFlood/FunctionURL:flood-keys KeyFlood/FunctionURL:flood-event-bytes",
+			show("%.1f MiB (%.0f keys in %.0f bytes)"), le(64)},
 	)
+}
+
+// fleetRuns is how many times BenchmarkFleet runs its scenario, each a
+// sub-benchmark "Fleet/runN".
+const fleetRuns = 5
+
+// fleetKeys names unit in every fleet run.
+func fleetKeys(unit string) string {
+	keys := make([]string, fleetRuns)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("Fleet/run%d:%s", i+1, unit)
+	}
+	return strings.Join(keys, " ")
+}
+
+// worst is the index of the lowest value, the first of equals.
+func worst(v []float64) int { return slices.Index(v, slices.Min(v)) }
+
+func joinf(format string, v []float64) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprintf(format, x)
+	}
+	return strings.Join(s, ", ")
+}
+
+func sum(v []float64) string {
+	t := 0.0
+	for _, x := range v {
+		t += x
+	}
+	return fmt.Sprintf("%.0f", t)
 }
 
 // faultKinds are BenchmarkFaults' sub-benchmarks, in the report's order.
@@ -166,7 +219,17 @@ func (r *results) render() ([]byte, error) {
 		Rows                      []line
 		Seconds, Faults, Problems []string
 		Ends                      string
-	}{Env: r.env, Meta: map[string]string{}, Ends: strings.Join(r.logs["Fleet:fleet-instance-s"], ", ")}
+		Runs, Worst               int
+	}{Env: r.env, Meta: map[string]string{}, Runs: fleetRuns}
+	// The per-second table is the worst run's: the one that says most.
+	if v, ok := r.values(fleetKeys("fleet-ratio")); ok {
+		d.Worst = worst(v) + 1
+		run := fmt.Sprintf("Fleet/run%d:", d.Worst)
+		d.Ends = strings.Join(r.logs[run+"fleet-instance-s"], ", ")
+		for _, s := range r.logs[run+"fleet-per-second"] {
+			d.Seconds = append(d.Seconds, strings.ReplaceAll(s, ",", " | "))
+		}
+	}
 	for _, kv := range r.logs["Artifacts:meta"] {
 		k, v, _ := strings.Cut(kv, "=")
 		d.Meta[k] = v
@@ -180,9 +243,6 @@ func (r *results) render() ([]byte, error) {
 			}
 		}
 		d.Rows = append(d.Rows, l)
-	}
-	for _, s := range r.logs["Fleet:fleet-per-second"] {
-		d.Seconds = append(d.Seconds, strings.ReplaceAll(s, ",", " | "))
 	}
 	for _, k := range faultKinds() {
 		for run := 1; run <= 2; run++ {
