@@ -58,7 +58,7 @@ func (a *account) admit(action, caller string) error {
 	if len(w) >= a.limit {
 		a.windows[action] = w
 		a.refused++
-		return apierror.New(apierror.RequestLimitExceeded, "over the limit")
+		return apierror.E(apierror.Throttled, apierror.RequestLimitExceeded, "over the limit")
 	}
 	a.windows[action] = append(w, now)
 	if action == dbbrain.ActionAddUserContact {
@@ -76,7 +76,7 @@ func (a *account) AddUserContact(_ context.Context, _ common.CredentialIface, na
 	defer a.mu.Unlock()
 	for _, c := range a.contacts {
 		if c.Name == name {
-			return dbbrain.AddResult{}, apierror.New(apierror.FailedOperation, "name exists")
+			return dbbrain.AddResult{}, apierror.E(apierror.Invalid, apierror.FailedOperation, "name exists")
 		}
 	}
 	c := dbbrain.Contact{ID: int64(len(a.contacts) + 1), Name: name, Mail: email}
@@ -144,11 +144,11 @@ func fleet(t *testing.T, acct *account, starts []time.Duration, perInstance int)
 			r.start[i] = time.Now()
 			reg := &Registrar{
 				API: acct, Adds: NewPacer(dbbrain.RateLimit, time.Now), Lookups: NewPacer(dbbrain.RateLimit, time.Now),
-				Concurrency: 10, Margin: 500 * time.Millisecond,
+				Concurrency: 10, Margin: 500 * time.Millisecond, LookFirst: true,
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 			defer cancel()
-			for j, o := range reg.RegisterBatch(ctx, people(instance(i), perInstance)) {
+			for j, o := range reg.Register(ctx, people(instance(i), perInstance)) {
 				if o.Err != nil {
 					t.Errorf("instance %d contact %d: %v", i, j, o.Err)
 				}
