@@ -107,7 +107,7 @@ func rows() []row {
 				return pick(v[0] == 1, "yes", "no") + show(" (run 1: %.0f/%.0f ok in %.1f s, %.0f invocation(s); run 2: %.0f ok in %.1f s, %.0f invocation(s))")(v[1:])
 			}, ge(1)})
 	}
-	return append(rs,
+	rs = append(rs,
 		row{fmt.Sprintf("Fleet (4 instances × 100 contacts at once), %d runs: end-to-end rate ÷ limit of each run", fleetRuns), "each ≥ 0.93",
 			fleetKeys("fleet-ratio"), func(v []float64) string { return joinf("%.3f", v) }, func(v []float64) bool { return slices.Min(v) >= 0.93 }},
 		row{"Fleet: the worst run", "≥ 0.93 (stretch ≥ 0.95)", fleetKeys("fleet-ratio") + " " + fleetKeys("fleet-contacts") + " " + fleetKeys("fleet-s"), func(v []float64) string {
@@ -144,6 +144,31 @@ func rows() []row {
 			"KeyFlood/FunctionURL:flood-peak-rss-MiB KeyFlood/FunctionURL:flood-keys KeyFlood/FunctionURL:flood-event-bytes",
 			show("%.1f MiB (%.0f keys in %.0f bytes)"), le(64)},
 	)
+	rs = append(rs, topicRows("Topic", "topic-", "Topic (4 partitions × 250 contacts through the CKafka trigger, an instance each)", "Topic")...)
+	rs = append(rs, topicRows("TopicKill", "kill-", "Topic with partition 0's instance killed (kill -9) 2 s into its second batch", "Topic with the kill")...)
+	return append(rs, row{"Topic with the kill: partition 0's committed offset when its instance was killed; the first offset delivered next", "",
+		"TopicKill:kill-committed-offset TopicKill:kill-redelivered-from", show("%.0f; delivered again from %.0f"), nil})
+}
+
+// topicRows are the figures of a BenchmarkTopic scenario: bench names it,
+// p prefixes its units; the first row's figure starts with title, the
+// others with short.
+func topicRows(bench, p, title, short string) []row {
+	k := func(units string) string { return strings.ReplaceAll(units, "P:", bench+":"+p) }
+	return []row{
+		// Recorded without a target: the share a topic's partitions leave
+		// the fleet depends on how the records spread over them.
+		{title + ": end-to-end rate ÷ limit", "", k("P:ratio P:contacts P:s P:accepted/limit"),
+			show("%.3f (%.0f contacts in %.2f s; accepted AddUserContact calls/s ÷ limit %.3f)"), nil},
+		{short + ": RequestLimitExceeded answers received", "≤ 10% of the contacts", k("P:refused P:contacts"),
+			func(v []float64) string { return fmt.Sprintf("%.0f (%.1f%% of %.0f)", v[0], 100*v[0]/v[1], v[1]) },
+			func(v []float64) bool { return v[0] <= 0.1*v[1] }},
+		{short + ": contacts created twice", "0", k("P:duplicates"), show("%.0f"), le(0)},
+		{short + ": every contact stored once, with its email, and every batch acknowledged", "yes", k("P:stored-ok P:batches P:batches-retried P:failed-attempts"),
+			func(v []float64) string {
+				return pick(v[0] == 1, "yes", "no") + show(" (%.0f batches, %.0f retried, %.0f failed attempt(s))")(v[1:])
+			}, ge(1)},
+	}
 }
 
 // fleetRuns is how many times BenchmarkFleet runs its scenario, each a
@@ -218,7 +243,8 @@ func (r *results) render() ([]byte, error) {
 		Env, Meta                 map[string]string
 		Rows                      []line
 		Seconds, Faults, Problems []string
-		Ends                      string
+		TopicSeconds              []string
+		Ends, TopicEnd            string
 		Runs, Worst               int
 	}{Env: r.env, Meta: map[string]string{}, Runs: fleetRuns}
 	// The per-second table is the worst run's: the one that says most.
@@ -229,6 +255,13 @@ func (r *results) render() ([]byte, error) {
 		for _, s := range r.logs[run+"fleet-per-second"] {
 			d.Seconds = append(d.Seconds, strings.ReplaceAll(s, ",", " | "))
 		}
+	}
+	// BenchmarkTopic's, without the kill: the steady run.
+	for _, s := range r.logs["Topic:topic-per-second"] {
+		d.TopicSeconds = append(d.TopicSeconds, strings.ReplaceAll(s, ",", " | "))
+	}
+	if v, ok := r.values("Topic:topic-s"); ok {
+		d.TopicEnd = fmt.Sprintf("%.2f", v[0])
 	}
 	for _, kv := range r.logs["Artifacts:meta"] {
 		k, v, _ := strings.Cut(kv, "=")
