@@ -350,7 +350,11 @@ func TestOverlappingDeliveriesKeepTheirPace(t *testing.T) {
 				}
 				ids[res.Name] = *res.ID
 			}
-			if rate := r.h.adds.Rate(); rate < 10 {
+			// Two instances share the limit, and the first throttle may leave
+			// one at a quarter of it while they find their halves; what the
+			// bug did was sit at the floor (0.5-0.9 calls/s), refused adds
+			// teaching the pace nothing.
+			if rate := r.h.adds.Rate(); rate < 4 {
 				t.Errorf("delivery %d: the pace fell to %.2f calls/s", i, rate)
 			}
 			if strings.Contains(r.logs.String(), "contacts not attempted") {
