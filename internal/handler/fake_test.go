@@ -133,7 +133,7 @@ func fakeEnv(extra map[string]string) func(string) string {
 func newFakeHandler(t testing.TB, fake http.Handler, env map[string]string) (*Handler, *testsupport.Buffer) {
 	t.Helper()
 	logs := &testsupport.Buffer{}
-	h, err := New(Deps{Getenv: fakeEnv(env), Log: logs, Transport: inMemory{fake}, Fallback: noFallback{}, NewRequestID: counter("inv")})
+	h, err := New(Deps{Getenv: fakeEnv(env), Log: logs, Transport: testsupport.InMemory{Handler: fake}, Fallback: noFallback{}, NewRequestID: counter("inv")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -97,35 +96,6 @@ func (noFallback) GetCredential() (common.CredentialIface, error) {
 	return nil, errors.New("no fallback credentials in tests")
 }
 
-// inMemory carries requests to an http.Handler inside the process, so that
-// the emulator runs on the test's (possibly fake) clock. It reports the
-// request as written, as net/http's transport does, and turns a handler
-// that aborts (the emulator's dropped connection) into the error a client
-// would see.
-type inMemory struct{ h http.Handler }
-
-func (m inMemory) RoundTrip(req *http.Request) (*http.Response, error) {
-	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.WroteRequest != nil {
-		trace.WroteRequest(httptrace.WroteRequestInfo{})
-	}
-	rec := httptest.NewRecorder()
-	done := make(chan bool, 1)
-	go func() {
-		defer func() { done <- recover() != nil }()
-		m.h.ServeHTTP(rec, req)
-	}()
-	select {
-	case dropped := <-done:
-		if dropped {
-			return nil, errors.New("connection reset by peer")
-		}
-		return rec.Result(), nil
-	case <-req.Context().Done():
-		<-done
-		return nil, req.Context().Err()
-	}
-}
-
 // newFixture is an emulator and a handler that reach it in memory.
 func newFixture(t testing.TB, cfg emulator.Config, env map[string]string) *fixture {
 	t.Helper()
@@ -151,7 +121,7 @@ func buildFixture(t testing.TB, cfg emulator.Config, env map[string]string, loop
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, emu: emu, logs: &testsupport.Buffer{}, url: memoryEndpoint, transport: inMemory{emu}}
+	f := &fixture{t: t, emu: emu, logs: &testsupport.Buffer{}, url: memoryEndpoint, transport: testsupport.InMemory{Handler: emu}}
 	if loopback {
 		f.srv = httptest.NewServer(emu)
 		f.url, f.transport = f.srv.URL, dbbrain.NewTransport(16)

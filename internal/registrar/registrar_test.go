@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httptrace"
 	"slices"
 	"strings"
 	"sync"
@@ -21,40 +18,13 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/contact"
 	"github.com/scf-dbbrain/addusercontact/internal/dbbrain"
 	"github.com/scf-dbbrain/addusercontact/internal/emulator"
+	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
 var key = emulator.Key{SecretID: "AKIDregistrarTEST000000000000000000", SecretKey: "registrarSECRET0000000000000000", Token: "registrarTOKEN00000000000000000000000"}
 
 func fastBackoff() backoff.BackOff {
 	return &backoff.ExponentialBackOff{InitialInterval: 20 * time.Millisecond, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: 200 * time.Millisecond}
-}
-
-// inMemory carries requests to an http.Handler inside the process, so that
-// the emulator runs on the test's fake clock. It reports the request as
-// written, as net/http's transport does, and turns the emulator's dropped
-// connection into the error a client would see.
-type inMemory struct{ h http.Handler }
-
-func (m inMemory) RoundTrip(req *http.Request) (*http.Response, error) {
-	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.WroteRequest != nil {
-		trace.WroteRequest(httptrace.WroteRequestInfo{})
-	}
-	rec := httptest.NewRecorder()
-	done := make(chan bool, 1)
-	go func() {
-		defer func() { done <- recover() != nil }()
-		m.h.ServeHTTP(rec, req)
-	}()
-	select {
-	case dropped := <-done:
-		if dropped {
-			return nil, errors.New("connection reset by peer")
-		}
-		return rec.Result(), nil
-	case <-req.Context().Done():
-		<-done
-		return nil, req.Context().Err()
-	}
 }
 
 // upstream is an emulator reached in memory, and a registrar's parts.
@@ -78,7 +48,7 @@ func newUpstream(t *testing.T, cfg emulator.Config) *upstream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &upstream{emu: emu, client: dbbrain.NewClient(dbbrain.DefaultRegion, ep, inMemory{emu})}
+	return &upstream{emu: emu, client: dbbrain.NewClient(dbbrain.DefaultRegion, ep, testsupport.InMemory{Handler: emu})}
 }
 
 func (u *upstream) registrar(rps float64) *Registrar {

@@ -1,10 +1,15 @@
 // Package testsupport holds what several packages' tests share: building a
-// Go program for an end-to-end test, gofmt-style golden files, and a buffer
-// that a test reads while something else writes it.
+// Go program for an end-to-end test, gofmt-style golden files, a buffer
+// that a test reads while something else writes it, and an in-memory
+// transport.
 package testsupport
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,4 +105,34 @@ func (l *Buffer) Reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.b.Reset()
+}
+
+// InMemory is an http.RoundTripper that carries requests to Handler inside
+// the process, so that an emulator runs on the test's (possibly fake)
+// clock. It reports the request as written, as net/http's transport does,
+// and turns a handler that aborts (the emulator's dropped connection) into
+// the error a client would see.
+type InMemory struct{ Handler http.Handler }
+
+// RoundTrip serves req with Handler.
+func (m InMemory) RoundTrip(req *http.Request) (*http.Response, error) {
+	if trace := httptrace.ContextClientTrace(req.Context()); trace != nil && trace.WroteRequest != nil {
+		trace.WroteRequest(httptrace.WroteRequestInfo{})
+	}
+	rec := httptest.NewRecorder()
+	done := make(chan bool, 1)
+	go func() {
+		defer func() { done <- recover() != nil }()
+		m.Handler.ServeHTTP(rec, req)
+	}()
+	select {
+	case dropped := <-done:
+		if dropped {
+			return nil, errors.New("connection reset by peer")
+		}
+		return rec.Result(), nil
+	case <-req.Context().Done():
+		<-done
+		return nil, req.Context().Err()
+	}
 }
