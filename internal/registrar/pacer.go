@@ -30,37 +30,9 @@ var ErrNoTime = errors.New("too little of the invocation's time is left for anot
 // a CUBIC curve: back to the rate of the last cut within two or three
 // seconds, a second's rest there, then doubling every second.
 //
-// Why, measured with the bench (four processes of the real binary, 100
-// contacts each, one emulated account at 20/s) and the fleet simulation
-// (fleet_test.go):
-//
-//   - A fleet's time is its last instance's: one left with a backlog runs
-//     at its share until its curve climbs. Instances that stay in step
-//     finish together: every round of throttles meets them all, and they
-//     cut and climb alike.
-//   - What put fleets out of step was the start: cut to what each got
-//     through in the first quarter second, instances started milliseconds
-//     apart kept shares 20-40% apart: 0.82, 0.87, 0.91 of the limit (3 of
-//     8 runs at 0.95 with only the cut made common). The same quarter of
-//     the ceiling for all, from the same moment (their first calls leave
-//     the window together), keeps them in step: 24 of 28 runs at 0.95.
-//   - What still throws them out of step, in the other runs (0.80-0.90),
-//     is a round one instance misses: it doubles into the room the others
-//     left, and keeps it. Holding the pace for settle before a cut makes
-//     the round meet more of the fleet: in the simulation (-race, 200 runs
-//     of four in step) every instance then stays within 0.76-1.24 of a fair
-//     share, against 0.28-1.83 without; in the bench, 19 of 25 runs at
-//     0.963 and the others at 0.85-0.91. Nothing else tried helped without
-//     hurting the runs in step: limits on how far one round may move an
-//     instance's rate, a longer rest before doubling, send times spread at
-//     random, a pace aligned to the clock.
-//   - Additive increase converges to equal shares (Chiu-Jain), but in
-//     rounds of one cut per second and within a 10% refusal budget it
-//     converges too slowly for a 20-second batch, and it takes a finished
-//     peer's share back one call per second at a time: every AIMD tried in
-//     the simulation (increase 0.1-2 calls/s per second, decrease to
-//     0.5-0.95) stayed at 0.80-0.90 of the limit in step, where this curve
-//     reaches 0.95.
+// Why this shape, the alternatives tried and what each measured are the
+// README's "Many instances, one account"; the fleet simulation is
+// fleet_test.go.
 //
 // DBbrain counts calls in a sliding one-second window, so throttles keep
 // coming for up to a second after a cut, from calls the window already
