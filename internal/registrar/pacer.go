@@ -17,80 +17,71 @@ import (
 // at once) is wrapped too.
 var ErrNoTime = errors.New("too little of the invocation's time is left for another call")
 
-// Pacer paces one action's calls for a whole process and adapts the pace to
-// what DBbrain answers, so that several instances sharing one account's limit
-// find their share of it without configuration or a shared store.
+// Pacer paces one action's calls for a whole process, and shares an
+// account's limit with the other instances by dividing it evenly: it assumes
+// n instances share the ceiling (DBBRAIN_RPS) and paces at ceiling/n. Shares
+// are equal wherever instances agree on n, and they come to agree because
+// what changes n is the fleet's, not the instance's own:
 //
-// An instance that is never throttled runs at the ceiling (DBBRAIN_RPS),
-// which it never exceeds. The first throttle tells it that it has company:
-// it drops to a quarter of the ceiling, waits until one of its own calls has
-// left DBbrain's one-second window, and starts its cycle then. Each later
-// throttle, at most one per window, cuts the pace to Beta of the rate that
-// got through, settle after the throttle. Between throttles the pace follows
-// a CUBIC curve: back to the rate of the last cut within two or three
-// seconds, a second's rest there, then doubling every second.
+//   - Never throttled, an instance is alone and runs at the ceiling.
+//   - The first throttle tells it that it has company: n = plannedFleet,
+//     and it holds until one of its own calls has left DBbrain's window, so
+//     that instances that started together start the shared pace together.
+//     (A window it filled alone much faster than that, from a ceiling above
+//     the account's limit, sets n from what got through.)
+//   - Throttled in two windows running, the window is full at this n: one
+//     more instance (n+1). A single throttle after a quiet window is the
+//     network's jitter, and changes nothing. With nothing of its own in
+//     the window, others hold it all: it waits a window.
+//   - Every probeEvery without a throttle it probes: one window at the pace
+//     of n-1. Unthrottled, a peer has left: n-1, and it probes again at once.
+//     Throttled, it returns to ceiling/n. Instances that started together
+//     probe together, so that a probe the window cannot hold fails for all.
 //
-// Why this shape, the alternatives tried and what each measured are the
+// Why this and not a curve such as CUBIC, and what each measured, is the
 // README's "Many instances, one account"; the fleet simulation is
 // fleet_test.go.
 //
 // DBbrain counts calls in a sliding one-second window, so throttles keep
-// coming for up to a second after a cut, from calls the window already
-// holds; the pacer cuts once per such second.
+// coming for up to a second from calls the window already holds; the pacer
+// reacts once per such second.
 type Pacer struct {
 	limiter *rate.Limiter
 	now     func() time.Time
-	// turn lets one caller at a time hold a reservation, so that a cut
-	// applies to the very next call instead of to calls already booked at
-	// the old pace.
+	// turn lets one caller at a time hold a reservation, so that a new pace
+	// applies to the very next call instead of to calls already booked.
 	turn chan struct{}
 
 	mu       sync.Mutex
 	ceiling  float64
-	current  float64
-	share    float64   // what got through at the last cut; 0 before any
-	cut      time.Time // when the last cut happened
-	origin   time.Time // where the curve after the last cut starts
-	k        float64   // seconds from origin until the curve is back at share
+	n        int       // the instances assumed to share the ceiling; 0 before any throttle
+	probing  bool      // pacing at n-1 until next, to see whether a peer left
+	next     time.Time // when the next probe starts, or while probing, succeeds
+	cut      time.Time // the last reaction to a throttle
 	hold     time.Time // no call starts before this
+	current  float64   // the pace, calls per second
 	accepted []time.Time
 	typical  time.Duration
 }
 
-// The cycle's constants, chosen with the bench (see Pacer). RFC 8312 and the
-// AWS SDKs use Beta 0.7 and C 0.4 for a signal that may come long after the
-// overload began; here a throttle means the window is full right now and the
-// cut is sized to what got through, so a shallow cut and a slow climb keep
-// a fleet near the limit with few refusals (the RFC's constants got about
-// 0.83 with 12% refused).
 const (
-	// Beta is the share of the rate that got through kept after a throttle.
-	Beta = 0.9
-	// cubicC scales the curve (calls per second per second cubed).
-	cubicC = 0.02
-	// plateau is how long past the last cut's rate the curve stays gentle
-	// before it doubles every second: when a peer finishes, the others
-	// take its share within a second or two.
-	plateau = 1.0
-	// window is DBbrain's counting window, and the pause between cuts.
+	// plannedFleet is the n an instance assumes at its first throttle: the
+	// fleet serverless.yml reserves concurrency for. A value every instance
+	// computes alike, unlike what each got through in its first quarter
+	// second (instances started milliseconds apart got shares 20-40% apart);
+	// other fleets find their n within a few windows.
+	plannedFleet = 4
+	// probeEvery is how long the pace holds before it probes. Shorter finds
+	// a peer's leaving sooner and costs more throttles, about one per
+	// instance per failed probe: 3 s gave the simulated fleets 10-14%
+	// refused out of step, 5 s slowed two instances finding each other.
+	probeEvery = 4 * time.Second
+	// window is DBbrain's counting window, and the least time between two
+	// reactions to throttles.
 	window = time.Second
-	// settle is how long the pace holds after a throttle before the cut
-	// (after the first, which has its own pause): the window stays full a
-	// moment longer, so that the round meets the whole fleet and every
-	// instance cuts with the others. Less than the 200 ms between two
-	// calls at a fair share of 5/s: an instance sends at most one more call
-	// into the full window. See Pacer for what it does and does not do.
-	settle = 120 * time.Millisecond
-	// minRate keeps an instance probing however hard it was throttled.
+	// minRate keeps an instance probing however large its fleet.
 	minRate = 0.5
-	// firstShare is the share of the ceiling an instance drops to when it
-	// first learns it has company: the fleet the deployment plans for
-	// (serverless.yml reserves concurrency for four instances), and a
-	// value every instance of a fleet computes alike, unlike what each got
-	// through in the first quarter second. Larger fleets cut again one
-	// window later, to what they got through.
-	firstShare = 0.25
-	// Pacing is the share of the rate the limiter issues: calls spaced at
+	// Pacing is the share of the pace the limiter issues: calls spaced at
 	// exactly 1/rps can land 21 in one window when the network delays one
 	// and not the next, and one percent absorbs about 10 ms of such jitter.
 	Pacing = 0.99
@@ -160,7 +151,7 @@ func (p *Pacer) Wait(ctx context.Context, deadline time.Time, need time.Duration
 // Observe learns from one call's answer: how long it took, and whether
 // DBbrain throttled it. Any other answer, a success or a refusal
 // (FailedOperation, InvalidParameterValue, a server error), was counted in
-// the window like a success and lets the pace grow.
+// the window like a success.
 func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	now := p.now()
 	p.mu.Lock()
@@ -168,43 +159,56 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	p.typical += (min(max(took, 0), maxObservation) - p.typical) / 5
 	recent := p.recent(now)
 	switch {
-	case throttled && now.Sub(p.cut) >= window:
-		got := float64(len(recent)) / window.Seconds()
-		first := p.share == 0
-		if first {
-			p.share = firstShare * p.ceiling
-		} else {
-			p.share = max(min(p.current, got), minRate)
-		}
-		p.k = math.Cbrt(p.share * (1 - Beta) / cubicC)
-		p.cut, p.origin = now, now.Add(settle)
-		if first {
-			p.origin = now
-			p.set(p.share * Beta)
-		}
-		if len(recent) > 0 {
-			// The window stays full until one of this instance's own
-			// calls leaves it: a call sent before then is refused.
-			p.hold = recent[0].Add(window)
-			if first {
-				// Instances that started together hold until the same
-				// moment; starting their cycles there keeps them in
-				// step, so that every later round throttles them all.
-				p.cut, p.origin = p.hold, p.hold
-			}
-		}
 	case !throttled:
 		p.accepted = append(recent, now)
-	}
-	if p.share > 0 && !now.Before(p.origin) { // before, the pace holds: the cut has not settled
-		t := now.Sub(p.origin).Seconds() - p.k
-		r := p.share + cubicC*t*t*t
-		if t > plateau {
-			// A second past the last cut's rate without a throttle: the
-			// window has room (a peer finished), so double.
-			r = max(r, (p.share+cubicC*plateau*plateau*plateau)*math.Exp2(t-plateau))
+		if p.n > 1 && !now.Before(p.next) {
+			if p.probing { // a whole window at n-1, unthrottled: a peer has left
+				p.n--
+			}
+			p.probing = p.n > 1 && !p.probing
+			p.next = now.Add(window)
+			if !p.probing {
+				p.next = now // probe again at once
+			}
 		}
-		p.set(r)
+	case p.probing: // the window cannot hold the probe
+		p.probing, p.cut, p.next = false, now, now.Add(probeEvery)
+		p.holdFor(recent)
+	case now.Sub(p.cut) < window: // from calls the window already held
+		return
+	case p.n == 0:
+		p.n, p.cut = plannedFleet, now
+		if got := float64(len(recent)); got >= plannedFleet && p.current/got > 1.5*plannedFleet {
+			// It filled the window far faster than a planned fleet's
+			// member would: the ceiling is above the account's limit.
+			p.n = int(math.Round(p.current / got))
+		}
+		p.holdFor(recent)
+		p.next = now.Add(max(p.hold.Sub(now), 0) + probeEvery)
+	case now.Sub(p.cut) >= 2*window: // one throttle may be the network's jitter
+		p.cut = now
+		return
+	default: // throttled again in the window after: the window is full at this n
+		p.n, p.cut = p.n+1, now
+		if len(recent) == 0 {
+			// Nothing of its own in the window: others hold it all, and a
+			// call sent sooner than a window from now is refused too.
+			p.hold = now.Add(window)
+		}
+	}
+	n := p.n
+	if p.probing {
+		n--
+	}
+	p.current = max(p.ceiling/float64(max(n, 1)), minRate)
+	p.limiter.SetLimit(rate.Limit(p.current * Pacing))
+}
+
+// holdFor holds the pace until the instance's oldest call in the window has
+// left it: the window stays full until then, and a call sent sooner is refused.
+func (p *Pacer) holdFor(recent []time.Time) {
+	if len(recent) > 0 {
+		p.hold = recent[0].Add(window)
 	}
 }
 
@@ -216,11 +220,6 @@ func (p *Pacer) recent(now time.Time) []time.Time {
 	}
 	p.accepted = p.accepted[i:]
 	return p.accepted
-}
-
-func (p *Pacer) set(r float64) {
-	p.current = min(max(r, minRate), p.ceiling)
-	p.limiter.SetLimit(rate.Limit(p.current * Pacing))
 }
 
 // Rate is the current rate, in calls per second.

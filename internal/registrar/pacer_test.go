@@ -3,6 +3,7 @@ package registrar
 import (
 	"context"
 	"errors"
+	"math"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -21,86 +22,150 @@ func answer(t *testing.T, p *Pacer, d time.Duration) {
 	}
 }
 
-func near(got, want float64) bool { return got > want-0.05 && got < want+0.05 }
+// share is the pace of an instance that assumes n instances share 20/s.
+func share(n int) float64 { return 20 / float64(n) }
 
-// throttle answers a call with a throttle, and one more, without, once the
-// cut has settled: the pace holds for settle after a throttle, so that the
-// round of throttles meets every instance of a fleet.
-func throttle(t *testing.T, p *Pacer) {
-	t.Helper()
-	before := p.Rate()
-	p.Observe(time.Millisecond, true)
-	if p.Rate() != before {
-		t.Fatalf("cut to %v at once, want the pace kept for %s", p.Rate(), settle)
-	}
-	time.Sleep(settle)
-	p.Observe(time.Millisecond, false)
-}
-
-func TestPacerCutsOnThrottleAndRecovers(t *testing.T) {
+// The pace is the ceiling divided by the instances the pacer assumes: the
+// planned fleet at the first throttle, one more for a window that stays
+// full, one fewer for a probe the window holds.
+func TestPacerDividesTheCeiling(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := NewPacer(20, time.Now)
-		if p.Rate() != 20 {
-			t.Fatalf("starts at %v, want the ceiling", p.Rate())
-		}
 		answer(t, p, 2*time.Second)
-		// The first throttle: company, of unknown size. Every instance of
-		// a fleet drops to the same quarter of the ceiling.
+		if p.Rate() != 20 {
+			t.Fatalf("alone: %v, want the ceiling", p.Rate())
+		}
+		// The first throttle: company, of the size the deployment plans.
 		p.Observe(time.Millisecond, true)
-		if want := Beta * 20 * firstShare; !near(p.Rate(), want) {
-			t.Fatalf("after the first throttle: %v, want %v", p.Rate(), want)
+		if p.Rate() != share(plannedFleet) {
+			t.Fatalf("after the first throttle: %v, want %v", p.Rate(), share(plannedFleet))
 		}
-		// Throttles within the same window come from calls the window
-		// already holds: one cut per window.
+		// Throttles within the same window come from calls it already
+		// holds; one throttle after a quiet window may be the network's
+		// jitter.
 		p.Observe(time.Millisecond, true)
-		if want := Beta * 20 * firstShare; !near(p.Rate(), want) {
-			t.Fatalf("cut twice in one window: %v", p.Rate())
+		answer(t, p, 2*window)
+		p.Observe(time.Millisecond, true)
+		if p.Rate() != share(plannedFleet) {
+			t.Fatalf("a single throttle moved the pace to %v", p.Rate())
 		}
-		// Later cuts are sized to what got through, not to the ambition.
-		answer(t, p, 3*time.Second)
-		got := float64(len(p.recent(time.Now())))
-		throttle(t, p)
-		if want := Beta * got; !near(p.Rate(), want) {
-			t.Fatalf("after a throttle with %v calls through in the last second: %v, want %v", got, p.Rate(), want)
+		// Throttled again in the window after: the window is full at this n.
+		answer(t, p, window)
+		p.Observe(time.Millisecond, true)
+		if p.Rate() != share(plannedFleet+1) {
+			t.Fatalf("throttled in two windows running: %v, want %v", p.Rate(), share(plannedFleet+1))
 		}
-		// Nothing through at all: the floor, never below it.
-		time.Sleep(2 * time.Second)
-		throttle(t, p)
-		if p.Rate() != minRate {
-			t.Fatalf("after a throttle with nothing through: %v, want the floor %v", p.Rate(), minRate)
+	})
+}
+
+// Every probeEvery without a throttle the pacer spends a window at n-1; a
+// window it holds becomes the pace, and the next probe follows at once. A
+// probe the window cannot hold ends at its first throttle, holds until the
+// instance's own oldest call has left the window, and the next comes
+// probeEvery later.
+func TestPacerProbesForALeavingPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := NewPacer(20, time.Now)
+		answer(t, p, window)
+		p.Observe(time.Millisecond, true)
+		// answer may overrun by one call: 200 ms at this pace.
+		answer(t, p, probeEvery-300*time.Millisecond)
+		if p.Rate() != share(plannedFleet) {
+			t.Fatalf("probed too soon: %v", p.Rate())
 		}
-		time.Sleep(2 * time.Second)
-		throttle(t, p)
-		if p.Rate() != minRate {
-			t.Fatalf("below the floor: %v", p.Rate())
+		answer(t, p, 400*time.Millisecond)
+		if p.Rate() != share(plannedFleet-1) {
+			t.Fatalf("probing: %v, want %v", p.Rate(), share(plannedFleet-1))
 		}
-		// Answers bring it back, and never past the ceiling.
+		answer(t, p, window)
+		if p.Rate() != share(plannedFleet-2) {
+			t.Fatalf("probing again after a probe the window held: %v, want %v", p.Rate(), share(plannedFleet-2))
+		}
+		answer(t, p, 100*time.Millisecond)
+		oldest := p.recent(time.Now())[0]
+		p.Observe(time.Millisecond, true)
+		if p.Rate() != share(plannedFleet-1) {
+			t.Fatalf("after a failed probe: %v, want %v", p.Rate(), share(plannedFleet-1))
+		}
+		if err := p.Wait(context.Background(), time.Now().Add(time.Hour), 0); err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(oldest); got < window {
+			t.Fatalf("sent %s after its oldest call in the window, want the hold of %s", got, window)
+		}
+		answer(t, p, probeEvery-window-300*time.Millisecond)
+		if p.Rate() != share(plannedFleet-1) {
+			t.Fatalf("probed %v sooner than %s after a failed probe", p.Rate(), probeEvery)
+		}
+		// Alone again, probes bring the pace back to the ceiling, never past it.
 		answer(t, p, 30*time.Second)
 		if p.Rate() != 20 {
-			t.Fatalf("after 30 s of answers: %v, want the ceiling", p.Rate())
+			t.Fatalf("after 30 s without a throttle: %v, want the ceiling", p.Rate())
+		}
+	})
+}
+
+// A first window filled far faster than a planned fleet's member could
+// fill it means a ceiling above the account's limit: the pace drops to
+// what got through at once, rather than one n a window.
+func TestPacerFindsALimitBelowItsCeiling(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := NewPacer(50, time.Now)
+		answer(t, p, 90*time.Millisecond) // the account's limit: about 5 a second
+		got := len(p.recent(time.Now()))
+		p.Observe(time.Millisecond, true)
+		if want := 50 / math.Round(50/float64(got)); p.Rate() != want || p.Rate() >= 50/plannedFleet {
+			t.Fatalf("after the first throttle with %d through: %v, want %v", got, p.Rate(), want)
+		}
+	})
+}
+
+// An instance with nothing of its own in a window that stays full is
+// starved by instances that hold it all: it waits a whole window before
+// its next call, which would be refused too.
+func TestPacerWaitsOutAWindowOthersHold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := NewPacer(20, time.Now)
+		p.Observe(time.Millisecond, true) // its very first call
+		time.Sleep(window + time.Millisecond)
+		p.Observe(time.Millisecond, true)
+		start := time.Now()
+		if err := p.Wait(context.Background(), start.Add(time.Hour), 0); err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Since(start); got != window {
+			t.Fatalf("the next call after %s, want %s", got, window)
+		}
+	})
+}
+
+// However many throttles, the pace keeps a floor, so that an instance of a
+// large fleet still probes.
+func TestPacerFloor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := NewPacer(20, time.Now)
+		for range 100 {
+			p.Observe(time.Millisecond, true)
+			time.Sleep(window)
+		}
+		if p.Rate() != minRate {
+			t.Fatalf("after 100 windows of throttles: %v, want the floor %v", p.Rate(), minRate)
 		}
 	})
 }
 
 // An answer that is not a throttle (FailedOperation for a name that exists,
 // InvalidParameterValue, a server error) was counted in DBbrain's window
-// like a success: it lets the pace grow, and a later cut is sized with it.
-// Counting successes alone, a batch of existing names collapsed the pace to
-// 0.5-0.9 calls/s.
+// like a success, and lets a probe succeed. Counting successes alone, a
+// batch of existing names collapsed an older pace to 0.5-0.9 calls/s.
 func TestPacerNonThrottleAnswersKeepThePace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := NewPacer(20, time.Now)
 		answer(t, p, time.Second)
-		p.Observe(time.Millisecond, true) // one of four instances: 4.5/s
-		start := p.Rate()
-		answer(t, p, 4*time.Second) // every one of them a refusal
-		if p.Rate() <= start {
-			t.Fatalf("refusals did not let the pace grow: %v after 4 s, from %v", p.Rate(), start)
-		}
-		got := float64(len(p.recent(time.Now())))
-		throttle(t, p)
-		if want := Beta * got; !near(p.Rate(), want) || p.Rate() < 4 {
-			t.Fatalf("a throttle after refusals cut to %v, want %v (what got through)", p.Rate(), want)
+		p.Observe(time.Millisecond, true)
+		answer(t, p, probeEvery+window+100*time.Millisecond) // every one of them a refusal
+		if p.Rate() <= share(plannedFleet) {
+			t.Fatalf("refusals did not let the pace grow: %v", p.Rate())
 		}
 	})
 }
@@ -127,7 +192,7 @@ func TestPacerHoldsUntilItsOwnCallLeavesTheWindow(t *testing.T) {
 			t.Fatalf("the next call started %s after the first, want %s (when the first left the window)", got, window)
 		}
 		// A hold that outlasts the deadline is refused at once.
-		time.Sleep(2 * window)
+		p = NewPacer(20, time.Now)
 		p.Observe(0, false)
 		time.Sleep(window / 10)
 		p.Observe(0, true)
