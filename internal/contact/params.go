@@ -194,10 +194,8 @@ func (p Params) Raw(name string) (jsontext.Value, bool) {
 // Merge adds other's members after p's, refusing a name in both: neither can
 // be trusted over the other.
 func (p Params) Merge(other Params, what string) (Params, error) {
-	out := Params{names: slices.Concat(p.names, other.names), values: maps.Clone(p.values)}
-	if out.values == nil {
-		out.values = map[string]jsontext.Value{}
-	}
+	out := Params{names: slices.Concat(p.names, other.names), values: map[string]jsontext.Value{}}
+	maps.Copy(out.values, p.values)
 	for _, name := range other.names {
 		if out.Has(name) {
 			return Params{}, invalid("the parameter %s is given twice (%s)", apierror.Quote(name), what)
@@ -229,19 +227,6 @@ func JSONKind(raw []byte) string {
 }
 
 func kindName(k jsontext.Kind) string {
-	switch k {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "a list"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	case '0':
-		return "a number"
-	}
-	return "nothing"
+	names := map[jsontext.Kind]string{'"': "a string", '{': "an object", '[': "a list", 't': "a boolean", 'f': "a boolean", 'n': "null", '0': "a number"}
+	return cmp.Or(names[k], "nothing")
 }

@@ -77,11 +77,9 @@ func read(payload []byte) (delivery, error) {
 	}
 	if t := bytes.TrimSpace(payload); len(t) > 0 && t[0] == '[' { // a bare list of CloudEvents
 		var list []jsontext.Value
-		var first struct {
-			SpecVersion jsontext.Value `json:"specversion"`
-		}
+		var first map[string]jsontext.Value // bounded: Walk has counted its members
 		if contact.Walk(payload, "the event") != nil || json.Unmarshal(payload, &list, lenient()) != nil ||
-			len(list) == 0 || json.Unmarshal(list[0], &first, lenient()) != nil || first.SpecVersion == nil {
+			len(list) == 0 || json.Unmarshal(list[0], &first, lenient()) != nil || first["specversion"] == nil {
 			return delivery{source: Direct}, invalid("the event must be a JSON object, not a list")
 		}
 		return delivery{source: EventBridge, records: readRecords(EventBridge, list)}, nil
