@@ -1,9 +1,6 @@
 // Package contact is the DBbrain alert contact, its rules (struct tags
-// checked by go-playground/validator), and the decoding of an AddUserContact
-// request, one contact or a batch, from its parameters. The rules follow the
-// API page where its examples agree with it, and the examples where not: the
-// page allows letters, digits and "_" in names, yet its example is "John
-// Smith", and the 2021-05-27 API allows any script, so "张三" passes.
+// checked by go-playground/validator; why these, the README's "Validation"),
+// and the decoding of an AddUserContact request, one contact or a batch.
 package contact
 
 import (

@@ -1,9 +1,7 @@
 // Package registrar registers contacts at the API's pace without losing or
 // duplicating any: an adaptive pace per process (Pacer), bounded concurrency,
-// retries inside the deadline, and idempotency (names are looked up before
-// sending, and after a failure that may hide a success). A throttle or fault
-// is retried, a refusal looked up once and final, and a fault of the
-// function's own setup stops the batch, since every call would fail the same way.
+// retries inside the deadline, and idempotency, as the README's "Retries and
+// idempotency" describes.
 package registrar
 
 import (
