@@ -196,6 +196,13 @@ type fleetCase struct {
 //     refused; by a second: 0.84, 0.70-0.71, 53-54 refused;
 //   - a fourth instance joining three at full pace: 0.81, 0.78-0.79,
 //     38-43 refused.
+//
+// Every instance's share while all run, as a part of a fair one: four in
+// step 0.96-0.98, jittered 0.81-1.04 with -race; the joiner and the three
+// 0.96-0.98 (0.66-1.37 with -race); two in step 0.80-0.84 each (0.71-0.93),
+// both short of a half while they probe for it; staggered by a quarter
+// second 0.51-1.49 (0.39-1.80), not bounded; staggered by a second, the
+// first instance ends before the last has run long enough to measure.
 func TestFleetFindsItsShare(t *testing.T) {
 	at := func(ms ...int) []time.Duration {
 		out := make([]time.Duration, len(ms))
@@ -206,15 +213,15 @@ func TestFleetFindsItsShare(t *testing.T) {
 	}
 	for _, tc := range []fleetCase{
 		{"alone", at(0), 0.98, 0, 0, 0},
-		{"two in step", at(0, 0), 0.72, 0.10, 0.7, 0},
-		{"four in step", at(0, 0, 0, 0), 0.90, 0.10, 0.65, 0},
+		{"two in step", at(0, 0), 0.72, 0.10, 0.65, 0},
+		{"four in step", at(0, 0, 0, 0), 0.90, 0.10, 0.9, 0},
 		{"eight in step", at(0, 0, 0, 0, 0, 0, 0, 0), 0.70, 0.28, 0, 0},
 		{"four staggered by 250 ms", at(0, 250, 500, 750), 0.65, 0.14, 0, 0},
 		{"four staggered by 1 s", at(0, 1000, 2000, 3000), 0.60, 0.15, 0, 0},
-		{"one joins three at full pace", at(0, 0, 0, 5000), 0.72, 0.12, 0.45, 0},
+		{"one joins three at full pace", at(0, 0, 0, 5000), 0.72, 0.12, 0.6, 0},
 		// The bench's case as a busy machine runs it: processes that start
 		// milliseconds apart, calls whose latency varies by 15 ms.
-		{"four in step, jittered", at(0, 10, 20, 30), 0.85, 0.10, 0.65, 15 * time.Millisecond},
+		{"four in step, jittered", at(0, 10, 20, 30), 0.85, 0.10, 0.75, 15 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
