@@ -59,7 +59,6 @@ type Pacer struct {
 	next     time.Time // when the next probe starts, or while probing, succeeds
 	cut      time.Time // the last reaction to a throttle
 	hold     time.Time // no call starts before this
-	current  float64   // the pace, calls per second
 	accepted []time.Time
 	typical  time.Duration
 }
@@ -104,7 +103,6 @@ func NewPacer(ceiling float64, now func() time.Time) *Pacer {
 		now:     now,
 		turn:    make(chan struct{}, 1),
 		ceiling: ceiling,
-		current: ceiling,
 		typical: initialEstimate,
 	}
 }
@@ -178,10 +176,10 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 		return
 	case p.n == 0:
 		p.n, p.cut = plannedFleet, now
-		if got := float64(len(recent)); got >= plannedFleet && p.current/got > 1.5*plannedFleet {
+		if got := float64(len(recent)); got >= plannedFleet && p.ceiling/got > 1.5*plannedFleet {
 			// It filled the window far faster than a planned fleet's
 			// member would: the ceiling is above the account's limit.
-			p.n = int(math.Round(p.current / got))
+			p.n = int(math.Round(p.ceiling / got))
 		}
 		p.holdFor(recent)
 		p.next = now.Add(max(p.hold.Sub(now), 0) + probeEvery)
@@ -196,12 +194,17 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 			p.hold = now.Add(window)
 		}
 	}
+	p.limiter.SetLimit(rate.Limit(p.pace() * Pacing))
+}
+
+// pace is the ceiling divided by the instances assumed, one fewer while
+// probing; p.mu is held.
+func (p *Pacer) pace() float64 {
 	n := p.n
 	if p.probing {
 		n--
 	}
-	p.current = max(p.ceiling/float64(max(n, 1)), minRate)
-	p.limiter.SetLimit(rate.Limit(p.current * Pacing))
+	return max(p.ceiling/float64(max(n, 1)), minRate)
 }
 
 // holdFor holds the pace until the instance's oldest call in the window has
@@ -226,7 +229,7 @@ func (p *Pacer) recent(now time.Time) []time.Time {
 func (p *Pacer) Rate() float64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.current
+	return p.pace()
 }
 
 // Typical is how long a call typically takes: an exponentially weighted
