@@ -178,33 +178,23 @@ func (inv *invocation) envelope(fnErr bool) ([]byte, int) {
 // the code's family the detail.
 func httpStatus(e *apierror.Error) int {
 	fam := apierror.Family(e.Code)
-	switch e.Kind {
-	case apierror.Conflict:
+	switch k := e.Kind; {
+	case k == apierror.Conflict:
 		return http.StatusConflict
-	case apierror.NotAttempted:
+	case k == apierror.NotAttempted, k == apierror.Transient && e.Code == apierror.DeadlineExceeded:
 		return http.StatusGatewayTimeout
-	case apierror.Throttled:
+	case k == apierror.Throttled:
 		return http.StatusTooManyRequests
-	case apierror.Transient:
-		switch {
-		case e.Code == apierror.DeadlineExceeded:
-			return http.StatusGatewayTimeout
-		case fam == apierror.InternalError:
-			return http.StatusInternalServerError
-		}
-		return http.StatusBadGateway
-	case apierror.Setup:
-		switch fam {
-		case apierror.AuthFailure:
-			return http.StatusUnauthorized
-		case "UnauthorizedOperation":
-			return http.StatusForbidden
-		case "ClientError":
-			return http.StatusBadGateway
-		}
+	case k == apierror.Transient && fam == apierror.InternalError:
 		return http.StatusInternalServerError
-	}
-	switch {
+	case k == apierror.Transient, k == apierror.Setup && fam == "ClientError":
+		return http.StatusBadGateway
+	case k == apierror.Setup && fam == apierror.AuthFailure:
+		return http.StatusUnauthorized
+	case k == apierror.Setup && fam == "UnauthorizedOperation":
+		return http.StatusForbidden
+	case k == apierror.Setup:
+		return http.StatusInternalServerError
 	case errors.Is(e, errMethodNotAllowed):
 		return http.StatusMethodNotAllowed
 	case fam == apierror.RequestSizeLimitExceeded:

@@ -317,6 +317,36 @@ func TestNoCredentials(t *testing.T) {
 	}
 }
 
+// A panic on the invocation's path is answered, not a crash: a retryable
+// InternalError under the invocation's RequestId, and the panic logged with
+// its stack; the process serves the next invocation.
+func TestPanicIsAnswered(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, emulator.Config{}, nil)
+	var panicking atomic.Bool
+	logs := &testsupport.Buffer{}
+	h := f.newHandler(func(k string) string {
+		if k == "TENCENTCLOUD_SECRETID" && panicking.Load() {
+			panic("a provider broke")
+		}
+		return f.env.get(k)
+	}, logs)
+	defer h.Close()
+	panicking.Store(true)
+	out, err := h.Invoke(context.Background(), []byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`))
+	typ, code, text, _ := asFunctionError(err)
+	if typ != "RetryableError" || code != apierror.InternalError || out != nil || !strings.Contains(text, "inv-0001") {
+		t.Fatalf("got %s %v", out, err)
+	}
+	if l := logs.String(); !strings.Contains(l, `"msg":"panic"`) || !strings.Contains(l, "a provider broke") || !strings.Contains(l, "goroutine") {
+		t.Errorf("panic not logged with its stack:\n%s", l)
+	}
+	panicking.Store(false)
+	if out, err := h.Invoke(context.Background(), []byte(`{"Name":"John Smith","ContactInfo":"test@qq.com"}`)); err != nil || !strings.Contains(string(out), `"Id"`) {
+		t.Errorf("the next invocation: %s %v", out, err)
+	}
+}
+
 // One JSON line per invocation with the documented fields; no secret, and
 // the email masked.
 func TestLogLine(t *testing.T) {

@@ -166,13 +166,18 @@ func read(payload []byte) (delivery, error) {
 // rather than read as a contact that lacks a Name.
 func detect(top contact.Params) (Source, error) {
 	t, _ := top.Raw("Type")
-	k, isHTTP := firstKey(top), top.Has("httpMethod") && top.Has("headers")
+	raw, hasRecords := top.Raw("Records")
+	var records []jsontext.Value
+	listErr := json.Unmarshal(raw, &records, lenient())
+	k, isHTTP := firstKey(records), top.Has("httpMethod") && top.Has("headers")
 	var notServed string
 	switch {
 	case isHTTP && (top.Has("requestContext") || top.Has("isBase64Encoded")):
 		return APIGateway, nil
 	case isHTTP:
 		return FunctionURL, nil
+	case hasRecords && listErr != nil:
+		return Direct, invalid("the event's Records must be a list of records, not %s", contact.JSONKind(raw))
 	case string(bytes.TrimSpace(t)) == `"Timer"`:
 		return Timer, nil
 	case k == "Ckafka":
@@ -185,7 +190,7 @@ func detect(top contact.Params) (Source, error) {
 		notServed = "COS"
 	case top.Has("clslogs"):
 		notServed = "CLS"
-	case top.Has("Records") && k != "":
+	case len(records) > 0:
 		notServed = "an unknown trigger (its Records hold " + apierror.Quote(k) + ")"
 	default:
 		return Direct, nil
@@ -195,11 +200,9 @@ func detect(top contact.Params) (Source, error) {
 }
 
 // firstKey names the first record's member that tells the trigger, if any.
-func firstKey(top contact.Params) string {
-	raw, _ := top.Raw("Records")
-	var list []jsontext.Value
+func firstKey(records []jsontext.Value) string {
 	var first map[string]jsontext.Value
-	if json.Unmarshal(raw, &list, lenient()) != nil || len(list) == 0 || json.Unmarshal(list[0], &first, lenient()) != nil {
+	if len(records) == 0 || json.Unmarshal(records[0], &first, lenient()) != nil {
 		return ""
 	}
 	for _, k := range []string{"Ckafka", "CMQ", "cos"} {
