@@ -68,9 +68,7 @@ func E(kind Kind, code, format string, args ...any) *Error {
 
 // Wrap is E keeping err as the cause.
 func Wrap(kind Kind, code string, err error, format string, args ...any) *Error {
-	e := E(kind, code, format, args...)
-	e.Err = err
-	return e
+	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...), Err: err}
 }
 
 // Error formats the error as "Code: Message", with the RequestId when known.

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -47,13 +48,10 @@ var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 // Load reads the configuration; a bad value is a Setup InvalidConfiguration
 // naming the variable.
 func Load(getenv func(string) string) (Config, error) {
-	c := Config{Region: dbbrain.DefaultRegion, RPS: dbbrain.RateLimit, Concurrency: DefaultConcurrency, Margin: DefaultMargin, LogLevel: slog.LevelInfo}
+	c := Config{RPS: dbbrain.RateLimit, Concurrency: DefaultConcurrency, Margin: DefaultMargin, LogLevel: slog.LevelInfo}
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
-	if v := get(EnvRegion); v != "" {
-		if !regionPattern.MatchString(v) {
-			return Config{}, invalid(EnvRegion, v, "a region such as "+dbbrain.DefaultRegion)
-		}
-		c.Region = v
+	if c.Region = cmp.Or(get(EnvRegion), dbbrain.DefaultRegion); !regionPattern.MatchString(c.Region) {
+		return Config{}, invalid(EnvRegion, c.Region, "a region such as "+dbbrain.DefaultRegion)
 	}
 	var err error
 	if c.Endpoint, err = dbbrain.ResolveEndpoint(c.Region, get(EnvEndpoint)); err != nil {
@@ -133,10 +131,7 @@ func (c Credentials) Resolve(ctx context.Context) (common.CredentialIface, strin
 		}
 		return nil, "", apierror.E(apierror.Setup, apierror.AuthFailure, "incomplete credentials: %s is empty while its pair is set", missing)
 	}
-	fallback := c.Fallback
-	if fallback == nil {
-		fallback = DefaultFallback(c.Getenv)
-	}
+	fallback := cmp.Or(c.Fallback, DefaultFallback(c.Getenv))
 	found := make(chan common.CredentialIface, 1) // the provider may outlive the wait
 	go func() {
 		cred, err := fallback.GetCredential()

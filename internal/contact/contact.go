@@ -261,17 +261,14 @@ func (p *issues) unknown(name string, known []string) {
 	p.add(apierror.UnknownParameter, msg)
 }
 
-func (p *issues) err() error {
-	var msgs []string
-	for i, m := range p.msgs {
-		msgs = append(msgs, m...)
-		if n := p.unknowns - maxUnknown; codeOrder()[i] == apierror.UnknownParameter && n > 0 {
-			msgs = append(msgs, fmt.Sprintf("and %d more unknown parameters", n))
-		}
+// err joins the problems into one answer, or returns nil; p is a copy, so the count it adds stays out of it.
+func (p issues) err() error {
+	if n := p.unknowns - maxUnknown; n > 0 {
+		p.add(apierror.UnknownParameter, fmt.Sprintf("and %d more unknown parameters", n))
 	}
 	i := slices.IndexFunc(p.msgs[:], func(m []string) bool { return len(m) > 0 })
 	if i < 0 {
 		return nil
 	}
-	return apierror.E(apierror.Invalid, codeOrder()[i], "%s", strings.Join(msgs, "; "))
+	return apierror.E(apierror.Invalid, codeOrder()[i], "%s", strings.Join(slices.Concat(p.msgs[:]...), "; "))
 }

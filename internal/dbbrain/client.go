@@ -40,7 +40,7 @@ type Client struct {
 
 // NewClient returns a Client; transport is shared by all calls (NewTransport).
 func NewClient(region string, endpoint Endpoint, transport http.RoundTripper) *Client {
-	return &Client{region: region, endpoint: endpoint, transport: envelopeCheck{next: transport}}
+	return &Client{region: region, endpoint: endpoint, transport: transport}
 }
 
 // Contact is a contact as DescribeAllUserContact lists it.
@@ -111,24 +111,25 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 	prof.HttpProfile.ReqTimeout = 0
 	prof.Language = "en-US"
 	prof.DisableRegionBreaker = true // it would fail over to another region's host
-	client := common.NewCommonClient(cred, c.region, prof).WithHttpTransport(c.transport)
+	// One per call: NewCommonClient gives each client its own http.Client.
+	call := &callTransport{next: c.transport}
+	client := common.NewCommonClient(cred, c.region, prof).WithHttpTransport(call)
 	client.WithRequestClient("scf-addusercontact") // tags our calls in DBbrain's logs
 	req := tchttp.NewCommonRequest(Service, Version, action)
 	if err := req.SetActionParameters(p); err != nil {
 		return apierror.Wrap(apierror.Setup, apierror.InternalError, err, "building the %s request failed", action)
 	}
-	state := &callState{}
-	req.SetContext(httptrace.WithClientTrace(context.WithValue(ctx, callStateKey{}, state), &httptrace.ClientTrace{
+	req.SetContext(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		WroteRequest: func(info httptrace.WroteRequestInfo) {
 			if info.Err == nil {
-				state.written.Store(true)
+				call.written.Store(true)
 			}
 		},
 	}))
 	if err := client.Send(req, resp); err != nil {
-		state.mu.Lock()
-		defer state.mu.Unlock()
-		return translate(ctx, action, c.endpoint, err, state.written.Load(), state.readErr)
+		call.mu.Lock()
+		defer call.mu.Unlock()
+		return translate(ctx, action, c.endpoint, err, call.written.Load(), call.readErr)
 	}
 	return nil
 }
@@ -221,20 +222,25 @@ const (
 	maxBodyExcerpt = 200
 )
 
-// envelopeCheck turns answers that are not API envelopes into a
-// *StatusError, and watches a 200 answer's body as the SDK reads it.
-type envelopeCheck struct{ next http.RoundTripper }
+// callTransport is one call's transport: it turns answers that are not API
+// envelopes into a *StatusError, and records what the SDK's error hides:
+// whether the request was written, and why a 200 answer's body broke off (the
+// SDK says "JSON parse error").
+type callTransport struct {
+	next    http.RoundTripper
+	written atomic.Bool
+	mu      sync.Mutex
+	readErr error // the first failed read
+}
 
 // RoundTrip sends req and vets the answer.
-func (c envelopeCheck) RoundTrip(req *http.Request) (*http.Response, error) {
+func (c *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := c.next.RoundTrip(req)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusOK {
-		if st, ok := req.Context().Value(callStateKey{}).(*callState); ok {
-			resp.Body = &watchedBody{ReadCloser: resp.Body, state: st}
-		}
+		resp.Body = &watchedBody{ReadCloser: resp.Body, call: c}
 		return resp, nil
 	}
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
@@ -250,30 +256,20 @@ func (c envelopeCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, &StatusError{StatusCode: resp.StatusCode, Body: apierror.Clip(string(bytes.TrimSpace(body)), maxBodyExcerpt)}
 }
 
-// callState records what the SDK's error hides: whether the request was
-// written, and why a body broke off (the SDK says "JSON parse error").
-type callState struct {
-	written atomic.Bool
-	mu      sync.Mutex
-	readErr error // the first failed read
-}
-
-type callStateKey struct{}
-
 // watchedBody records a failed read and closes the body, which one of the
 // SDK's paths never does.
 type watchedBody struct {
 	io.ReadCloser
-	state *callState
+	call *callTransport
 }
 
 // Read reads the body, recording the first failure.
 func (b *watchedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && err != io.EOF {
-		b.state.mu.Lock()
-		b.state.readErr = cmp.Or(b.state.readErr, err)
-		b.state.mu.Unlock()
+		b.call.mu.Lock()
+		b.call.readErr = cmp.Or(b.call.readErr, err)
+		b.call.mu.Unlock()
 		_ = b.ReadCloser.Close()
 	}
 	return n, err

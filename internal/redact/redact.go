@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -63,7 +64,7 @@ func Secret(s string) string {
 // past emailish), and addresses and URL passwords in any other string masked.
 func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
 	switch key := strings.ToLower(a.Key); {
-	case key == "secret_key" || key == "secretkey" || key == "token" || key == "session_token" || key == "sessiontoken" || key == "authorization" || key == "password":
+	case slices.Contains([]string{"secret_key", "secretkey", "token", "session_token", "sessiontoken", "authorization", "password"}, key):
 		return slog.String(a.Key, Secret(a.Value.String()))
 	case (strings.Contains(key, "email") || key == "mail" || key == "contactinfo") && a.Value.Kind() == slog.KindString:
 		return slog.String(a.Key, Email(a.Value.String())) // masking twice changes nothing
