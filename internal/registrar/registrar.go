@@ -396,6 +396,7 @@ func conflict(c contact.Contact, requestID string) Outcome {
 	}}
 }
 
+// sleep waits d, or less if ctx ends first; it tells whether it waited d.
 func sleep(ctx context.Context, d time.Duration) bool {
 	select {
 	case <-time.After(d):
