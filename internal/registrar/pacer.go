@@ -1,6 +1,7 @@
 package registrar
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,34 +18,22 @@ import (
 // at once) is wrapped too.
 var ErrNoTime = errors.New("too little of the invocation's time is left for another call")
 
-// Pacer paces one action's calls for a whole process, and shares an
-// account's limit with the other instances by dividing it evenly: it assumes
-// n instances share the ceiling (DBBRAIN_RPS) and paces at ceiling/n. Shares
-// are equal wherever instances agree on n, and they come to agree because
-// what changes n is the fleet's, not the instance's own:
+// Pacer paces one action's calls for a whole process. It shares the account's
+// limit with the other instances by assuming n of them share the ceiling
+// (DBBRAIN_RPS) and pacing at ceiling/n. Instances that agree on n get equal
+// shares, and they come to agree because what changes n is what the fleet does:
 //
-//   - Never throttled, an instance is alone and runs at the ceiling.
-//   - The first throttle tells it that it has company: n = plannedFleet,
-//     and it holds until one of its own calls has left DBbrain's window, so
-//     that instances that started together start the shared pace together.
-//     (A window it filled alone much faster than that, from a ceiling above
-//     the account's limit, sets n from what got through.)
-//   - Throttled in two windows running, the window is full at this n: one
-//     more instance (n+1). A single throttle after a quiet window is the
-//     network's jitter, and changes nothing. With nothing of its own in
-//     the window, others hold it all: it waits a window.
-//   - Every probeEvery without a throttle it probes: one window at the pace
-//     of n-1. Unthrottled, a peer has left: n-1, and it probes again at once.
-//     Throttled, it returns to ceiling/n. Instances that started together
-//     probe together, so that a probe the window cannot hold fails for all.
-//
-// Why this and not a curve such as CUBIC, and what each measured, is the
-// README's "Many instances, one account"; the fleet simulation is
-// fleet_test.go.
+//   - the first throttle: n = plannedFleet, and a hold until its own oldest
+//     call has left the window, so that instances that started together
+//     start the shared pace together;
+//   - throttled in two windows running: n+1;
+//   - every probeEvery without a throttle, one window at n-1: kept if
+//     unthrottled (a peer has left), else back to n.
 //
 // DBbrain counts calls in a sliding one-second window, so throttles keep
-// coming for up to a second from calls the window already holds; the pacer
-// reacts once per such second.
+// coming for up to a second from calls it already holds: the pacer reacts
+// once per window. The README's "Many instances, one account" has the
+// rationale and the measurements; TestFleetFindsItsShare simulates fleets.
 type Pacer struct {
 	limiter *rate.Limiter
 	now     func() time.Time
@@ -64,16 +53,14 @@ type Pacer struct {
 }
 
 const (
-	// plannedFleet is the n an instance assumes at its first throttle: the
-	// fleet serverless.yml reserves concurrency for. A value every instance
-	// computes alike, unlike what each got through in its first quarter
-	// second (instances started milliseconds apart got shares 20-40% apart);
-	// other fleets find their n within a few windows.
+	// plannedFleet is the n an instance assumes at its first throttle: the fleet
+	// serverless.yml reserves concurrency for, a value every instance computes
+	// alike (what each got through in its first quarter second differed by
+	// 20-40% between instances started milliseconds apart).
 	plannedFleet = 4
-	// probeEvery is how long the pace holds before it probes. Shorter finds
-	// a peer's leaving sooner and costs more throttles, about one per
-	// instance per failed probe: 3 s gave the simulated fleets 10-14%
-	// refused out of step, 5 s slowed two instances finding each other.
+	// probeEvery is how long the pace holds before it probes: each failed probe
+	// costs about one throttle per instance; 3 s gave the simulated fleets
+	// 10-14% refused out of step, 5 s slowed two instances finding each other.
 	probeEvery = 4 * time.Second
 	// window is DBbrain's counting window, and the least time between two
 	// reactions to throttles.
@@ -84,16 +71,14 @@ const (
 	// exactly 1/rps can land 21 in one window when the network delays one
 	// and not the next, and one percent absorbs about 10 ms of such jitter.
 	Pacing = 0.99
+	// initialEstimate is assumed before any call has been timed: a
+	// cross-region API 3.0 call, with room for a TLS handshake.
+	initialEstimate = 500 * time.Millisecond
+	// maxObservation caps what one call may teach the latency estimate: a call
+	// that hung until the deadline measures the deadline, not DBbrain, and a
+	// few of them must not make a warm instance refuse every later call.
+	maxObservation = 2 * time.Second
 )
-
-// initialEstimate is assumed before any call has been timed: a cross-region
-// API 3.0 call, with room for a TLS handshake.
-const initialEstimate = 500 * time.Millisecond
-
-// maxObservation caps what one call may teach the latency estimate: a call
-// that hung until the deadline measures the deadline, not DBbrain, and a few
-// of them must not make a warm instance refuse every later call.
-const maxObservation = 2 * time.Second
 
 // NewPacer returns a Pacer running at ceiling calls per second. now is the
 // clock (time.Now in production).
@@ -110,13 +95,18 @@ func NewPacer(ceiling float64, now func() time.Time) *Pacer {
 // Wait blocks until the next call may start. It refuses, at once, a slot that
 // would come too late for a call of length need to end before deadline, and
 // gives the slot back; the error is ErrNoTime.
-func (p *Pacer) Wait(ctx context.Context, deadline time.Time, need time.Duration) error {
+func (p *Pacer) Wait(ctx context.Context, deadline time.Time, need time.Duration) (err error) {
 	ctx, cancel := context.WithDeadline(ctx, deadline.Add(-need))
 	defer cancel()
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%w: %w", ErrNoTime, err)
+		}
+	}()
 	select {
 	case p.turn <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrNoTime, ctx.Err())
+		return ctx.Err()
 	}
 	defer func() { <-p.turn }()
 	p.mu.Lock()
@@ -124,24 +114,16 @@ func (p *Pacer) Wait(ctx context.Context, deadline time.Time, need time.Duration
 	p.mu.Unlock()
 	if hold > 0 {
 		if latest, _ := ctx.Deadline(); p.now().Add(hold).After(latest) {
-			return fmt.Errorf("%w: %w", ErrNoTime, context.DeadlineExceeded)
+			return context.DeadlineExceeded
 		}
-		t := time.NewTimer(hold)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w: %w", ErrNoTime, ctx.Err())
+		if !sleep(ctx, hold) {
+			return ctx.Err()
 		}
 	}
-	if err := p.limiter.Wait(ctx); err != nil {
+	if p.limiter.Wait(ctx) != nil {
 		// rate.Limiter refuses a slot past the deadline before the
 		// context ends, with an error of its own.
-		cause := ctx.Err()
-		if cause == nil {
-			cause = context.DeadlineExceeded
-		}
-		return fmt.Errorf("%w: %w", ErrNoTime, cause)
+		return cmp.Or(ctx.Err(), context.DeadlineExceeded)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@
 package registrar
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"iter"
@@ -127,7 +128,10 @@ func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []
 	for range max(1, min(r.Concurrency, len(unique))) {
 		wg.Go(func() {
 			for i := range jobs {
-				out[i] = r.register(ctx, stop, contacts[i], len(contacts) == 1)
+				out[i] = r.register(ctx, contacts[i], len(contacts) == 1)
+				if apierror.KindOf(out[i].Err) == apierror.Setup {
+					stop(out[i].Err) // every other call would fail the same way
+				}
 			}
 		})
 	}
@@ -223,15 +227,10 @@ func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, u
 // register sends one contact until it succeeds, fails for good, or no time
 // is left, as go-retryablehttp's Client.Do does with CheckRetry's decisions.
 // An invocation's only contact (alone) is tried while any time is left.
-func (r *Registrar) register(ctx context.Context, stop context.CancelCauseFunc, c contact.Contact, alone bool) (out Outcome) {
+func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool) (out Outcome) {
 	log := r.Logger.With("name", c.Name, "email", c.ContactInfo)
 	deadline, _ := ctx.Deadline()
 	schedule := r.Backoff()
-	defer func() {
-		if apierror.KindOf(out.Err) == apierror.Setup {
-			stop(out.Err) // every other call would fail the same way
-		}
-	}()
 	// unsure: an attempt may have created the contact (a refusal may mean the
 	// name exists; a failure after sending may hide a success), so the name
 	// is looked up before sending again, and before the failure is final.
@@ -396,6 +395,7 @@ func conflict(c contact.Contact, requestID string) Outcome {
 	}}
 }
 
+// sleep waits d, or less if ctx ends first; it tells whether it waited d.
 func sleep(ctx context.Context, d time.Duration) bool {
 	select {
 	case <-time.After(d):
@@ -418,14 +418,12 @@ func WorkDeadline(ctx context.Context, now time.Time, margin time.Duration) time
 // withDefaults returns a copy of r with its nil fields set to their defaults.
 func (r *Registrar) withDefaults() *Registrar {
 	c := *r
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.CheckRetry == nil {
 		c.CheckRetry = DefaultCheckRetry
 	}
 	if c.Backoff == nil {
 		c.Backoff = DefaultBackoff
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Now == nil {
 		c.Now = time.Now
