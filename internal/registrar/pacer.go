@@ -23,10 +23,11 @@ var ErrNoTime = errors.New("too little of the invocation's time is left for anot
 // (DBBRAIN_RPS) and pacing at ceiling/n. Instances that agree on n get equal
 // shares, and they come to agree because what changes n is what the fleet does:
 //
+//   - never throttled: alone, at the ceiling;
 //   - the first throttle: n = plannedFleet, and a hold until its own oldest
 //     call has left the window, so that instances that started together
 //     start the shared pace together;
-//   - throttled in two windows running: n+1;
+//   - throttled in two windows running: n+1 (a lone throttle is jitter);
 //   - every probeEvery without a throttle, one window at n-1: kept if
 //     unthrottled (a peer has left), else back to n.
 //
