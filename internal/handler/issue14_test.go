@@ -437,7 +437,7 @@ func TestFunctionErrorAndLogStayBounded(t *testing.T) {
 			d := f.deliver(event, 60*time.Second)
 			checkErrorText(t, d, "SetupError", total)
 			if n := f.emu.Stats().Requests; n > 5 {
-				t.Errorf("%d calls", n)
+				t.Errorf("%d calls\n%s", n, f.logs.String())
 			}
 		})
 	})

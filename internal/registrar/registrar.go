@@ -135,7 +135,7 @@ func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []
 			}
 		})
 	}
-	for chunk, lookup := range r.lookAhead(ctx, contacts, unique) {
+	for chunk, lookup := range r.lookAhead(ctx, stop, contacts, unique) {
 		for _, i := range chunk {
 			o, found := match(lookup.known, contacts[i])
 			switch k := apierror.KindOf(lookup.err); {
@@ -178,8 +178,10 @@ type lookupResult struct {
 
 // lookAhead yields each chunk of the unique contacts with its lookup (none
 // without LookFirst), up to Concurrency lookups running ahead, so that a long,
-// mostly registered batch does not wait for their answers one by one.
-func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, unique []int) iter.Seq2[[]int, lookupResult] {
+// mostly registered batch does not wait for their answers one by one. A Setup
+// failure stops the batch at once: lookups start in no set order, and the
+// chunk waited for may be the last of them.
+func (r *Registrar) lookAhead(ctx context.Context, stop context.CancelCauseFunc, contacts []contact.Contact, unique []int) iter.Seq2[[]int, lookupResult] {
 	return func(yield func([]int, lookupResult) bool) {
 		if !r.LookFirst {
 			yield(unique, lookupResult{})
@@ -212,6 +214,9 @@ func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, u
 						names[j] = contacts[i].Name
 					}
 					known, err := r.lookup(ctx, names)
+					if apierror.KindOf(err) == apierror.Setup {
+						stop(err)
+					}
 					results[k] <- lookupResult{known, err}
 				})
 			}
