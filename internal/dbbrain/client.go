@@ -144,7 +144,7 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 		switch sdk.Code {
 		case "ClientError.NetworkError":
 			cause = sdk.Unwrap()
-		case "ClientError.ParseJsonError", "ClientError.IOError", "ClientError.HttpStatusCodeError":
+		case "ClientError.ParseJsonError", "ClientError.IOError", "ClientError.HttpStatusCodeError", "ClientError.TypeError":
 			if readErr == nil && ctx.Err() == nil { // not DBbrain's answer: the endpoint, or a proxy before it
 				return apierror.Wrap(apierror.Setup, apierror.ParseJSONError, maybeApplied(err, true), "DBbrain's %s answer could not be read: %s", action, apierror.Clip(strings.TrimSpace(sdk.Message), maxBodyExcerpt))
 			}
@@ -239,7 +239,9 @@ func (c *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode == http.StatusOK {
+	// A stream (text/event-stream) is never an answer of these actions, and
+	// the SDK would return it unread and unclosed.
+	if resp.StatusCode == http.StatusOK && !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		resp.Body = &watchedBody{ReadCloser: resp.Body, call: c}
 		return resp, nil
 	}
@@ -251,6 +253,7 @@ func (c *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rerr == nil && json.Unmarshal(body, &v) == nil && v.Response != nil && v.Response.Error != nil && v.Response.Error.Code != "" {
 		// A Tencent error envelope with another status: the SDK reads its code.
 		resp.Body, resp.StatusCode = io.NopCloser(bytes.NewReader(body)), http.StatusOK
+		resp.Header.Set("Content-Type", "application/json")
 		return resp, nil
 	}
 	return nil, &StatusError{StatusCode: resp.StatusCode, Body: apierror.Clip(string(bytes.TrimSpace(body)), maxBodyExcerpt)}

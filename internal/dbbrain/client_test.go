@@ -235,24 +235,33 @@ func TestNonEnvelopeAnswers(t *testing.T) {
 		body   string
 		code   string
 		kind   apierror.Kind
-		maybe  bool // the error carries ErrMaybeApplied
+		maybe  bool   // the error carries ErrMaybeApplied
+		ctype  string // the Content-Type, if set
 	}{
-		"garbage 200":         {200, "<html>hello</html>", apierror.ParseJSONError, apierror.Setup, true},
-		"200 without Id":      {200, `{"Response":{"RequestId":"x"}}`, apierror.ParseJSONError, apierror.Setup, true},
-		"404 text":            {404, "not found", apierror.HTTPStatusCodeError, apierror.Setup, false},
-		"403 proxy":           {403, "<html>forbidden</html>", apierror.HTTPStatusCodeError, apierror.Setup, false},
-		"502 html":            {502, "<html>bad gateway</html>", apierror.ServiceUnavailable, apierror.Transient, true},
-		"503 empty":           {503, "", apierror.ServiceUnavailable, apierror.Transient, true},
-		"429 text":            {429, "slow down", apierror.RequestLimitExceeded, apierror.Throttled, false},
-		"500 with envelope":   {500, `{"Response":{"Error":{"Code":"InternalError.DBError","Message":"db"},"RequestId":"r-9"}}`, "InternalError.DBError", apierror.Transient, false},
-		"envelope error code": {200, `{"Response":{"Error":{"Code":"RequestLimitExceeded.UinLimitExceeded","Message":"slow"},"RequestId":"r-1"}}`, "RequestLimitExceeded.UinLimitExceeded", apierror.Throttled, false},
-		"envelope auth":       {200, `{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"expired"},"RequestId":"r-2"}}`, "AuthFailure.SignatureExpire", apierror.Setup, false},
-		"envelope refusal":    {200, `{"Response":{"Error":{"Code":"FailedOperation","Message":"exists"},"RequestId":"r-3"}}`, apierror.FailedOperation, apierror.Invalid, false},
-		"envelope unknown":    {400, `{"Response":{"Error":{"Code":"BrandNewCode.Sub","Message":"?"},"RequestId":"r-4"}}`, "BrandNewCode.Sub", apierror.Invalid, false},
+		"garbage 200":         {200, "<html>hello</html>", apierror.ParseJSONError, apierror.Setup, true, ""},
+		"200 without Id":      {200, `{"Response":{"RequestId":"x"}}`, apierror.ParseJSONError, apierror.Setup, true, ""},
+		"404 text":            {404, "not found", apierror.HTTPStatusCodeError, apierror.Setup, false, ""},
+		"403 proxy":           {403, "<html>forbidden</html>", apierror.HTTPStatusCodeError, apierror.Setup, false, ""},
+		"502 html":            {502, "<html>bad gateway</html>", apierror.ServiceUnavailable, apierror.Transient, true, ""},
+		"503 empty":           {503, "", apierror.ServiceUnavailable, apierror.Transient, true, ""},
+		"429 text":            {429, "slow down", apierror.RequestLimitExceeded, apierror.Throttled, false, ""},
+		"500 with envelope":   {500, `{"Response":{"Error":{"Code":"InternalError.DBError","Message":"db"},"RequestId":"r-9"}}`, "InternalError.DBError", apierror.Transient, false, ""},
+		"envelope error code": {200, `{"Response":{"Error":{"Code":"RequestLimitExceeded.UinLimitExceeded","Message":"slow"},"RequestId":"r-1"}}`, "RequestLimitExceeded.UinLimitExceeded", apierror.Throttled, false, ""},
+		"envelope auth":       {200, `{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"expired"},"RequestId":"r-2"}}`, "AuthFailure.SignatureExpire", apierror.Setup, false, ""},
+		"envelope refusal":    {200, `{"Response":{"Error":{"Code":"FailedOperation","Message":"exists"},"RequestId":"r-3"}}`, apierror.FailedOperation, apierror.Invalid, false, ""},
+		"envelope unknown":    {400, `{"Response":{"Error":{"Code":"BrandNewCode.Sub","Message":"?"},"RequestId":"r-4"}}`, "BrandNewCode.Sub", apierror.Invalid, false, ""},
+		// The SDK returns a stream unread and unclosed, as a ClientError with
+		// the RequestId header's value: never DBbrain's refusal of the contact.
+		"200 stream":           {200, `{"Response":{"Id":1,"RequestId":"r-5"}}`, apierror.HTTPStatusCodeError, apierror.Setup, false, "text/event-stream"},
+		"envelope in a stream": {200, `{"Response":{"Error":{"Code":"InternalError","Message":"db"},"RequestId":"r-6"}}`, apierror.InternalError, apierror.Transient, false, "text/event-stream"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.ctype != "" {
+					w.Header().Set("Content-Type", tc.ctype)
+					w.Header().Set("X-TC-RequestId", "r-header")
+				}
 				w.WriteHeader(tc.status)
 				_, _ = w.Write([]byte(tc.body))
 			}))

@@ -230,6 +230,8 @@ func recordList(src Source, top contact.Params, whole []byte) ([]jsontext.Value,
 	var list []jsontext.Value
 	if json.Unmarshal(raw, &list, lenient()) != nil {
 		return nil, invalid("the event's %s must be a list of records, not %s", name, contact.JSONKind(raw))
+	} else if len(list) == 0 {
+		return nil, invalid("the event's %s holds no records", name)
 	}
 	return list, nil
 }

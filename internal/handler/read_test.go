@@ -120,6 +120,9 @@ func TestOneBadRecordSparesTheOthers(t *testing.T) {
 			}
 		})
 	}
+	if _, err := read([]byte(`{"EventList":[]}`)); apierror.CodeOf(err) != apierror.InvalidParameter || !strings.Contains(err.Error(), "EventList holds no records") {
+		t.Errorf("an empty EventList: %v", err)
+	}
 	for _, name := range []string{"Records", "EventList"} {
 		_, err := read([]byte(`{"` + name + `":{"Ckafka":{}}}`))
 		if apierror.CodeOf(err) != apierror.InvalidParameter || !strings.Contains(err.Error(), name+" must be a list") {

@@ -105,16 +105,25 @@ func DefaultBackoff() backoff.BackOff {
 
 // Register registers contacts concurrently and returns their outcomes in
 // order. With LookFirst it sends only the names a lookup did not find. A name
-// given twice is sent once. Contacts left without time for a call are "not
+// given twice is sent once for each email: its copies share the outcome of
+// the first with their email, and a copy with another email is a conflict,
+// unless the first was refused or the name is held with another email, when
+// it has a round of its own. Contacts left without time for a call are "not
 // attempted"; after a Setup failure nothing more is sent, and what was not
 // sent carries that failure.
 func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []Outcome {
 	r = r.withDefaults()
-	out := make([]Outcome, len(contacts))
 	ctx, cancel := context.WithDeadline(ctx, WorkDeadline(ctx, r.Now(), r.Margin))
 	defer cancel()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	return r.registerAll(ctx, stop, contacts, len(contacts) == 1)
+}
+
+// registerAll is one round of Register: alone says that contacts is the
+// invocation's only contact.
+func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFunc, contacts []contact.Contact, alone bool) []Outcome {
+	out := make([]Outcome, len(contacts))
 	first := map[string]int{} // each name's first index
 	var unique []int
 	for i, c := range contacts {
@@ -128,7 +137,7 @@ func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []
 	for range max(1, min(r.Concurrency, len(unique))) {
 		wg.Go(func() {
 			for i := range jobs {
-				out[i] = r.register(ctx, contacts[i], len(contacts) == 1)
+				out[i] = r.register(ctx, contacts[i], alone)
 				if apierror.KindOf(out[i].Err) == apierror.Setup {
 					stop(out[i].Err) // every other call would fail the same way
 				}
@@ -153,9 +162,24 @@ func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []
 	}
 	close(jobs)
 	wg.Wait()
+	var again []int // copies with another email than one refused, or than the name's holder
 	for i, c := range contacts {
-		if j := first[c.Name]; j != i {
+		j := first[c.Name]
+		switch k := apierror.KindOf(out[j].Err); {
+		case j == i:
+		case (k == apierror.Invalid || k == apierror.Conflict) && !sameEmail(contacts[j].ContactInfo, c.ContactInfo):
+			again = append(again, i)
+		default:
 			out[i] = repeated(out[j], contacts[j], c)
+		}
+	}
+	if len(again) > 0 {
+		rest := make([]contact.Contact, len(again))
+		for k, i := range again {
+			rest[k] = contacts[i]
+		}
+		for k, o := range r.registerAll(ctx, stop, rest, false) {
+			out[again[k]] = o
 		}
 	}
 	return out
@@ -198,8 +222,8 @@ func (r *Registrar) lookAhead(ctx context.Context, stop context.CancelCauseFunc,
 			cancel() // the caller stopped reading: the rest is not needed
 			wg.Wait()
 		}()
+		slots := make(chan struct{}, max(1, r.Concurrency)) // lookups running or answered, not yet read
 		wg.Go(func() {
-			slots := make(chan struct{}, max(1, r.Concurrency))
 			for k, chunk := range chunks {
 				select {
 				case slots <- struct{}{}:
@@ -208,7 +232,6 @@ func (r *Registrar) lookAhead(ctx context.Context, stop context.CancelCauseFunc,
 					continue
 				}
 				wg.Go(func() {
-					defer func() { <-slots }()
 					names := make([]string, len(chunk))
 					for j, i := range chunk {
 						names[j] = contacts[i].Name
@@ -222,7 +245,12 @@ func (r *Registrar) lookAhead(ctx context.Context, stop context.CancelCauseFunc,
 			}
 		})
 		for k, chunk := range chunks {
-			if !yield(chunk, <-results[k]) {
+			res := <-results[k]
+			select {
+			case <-slots: // read: another lookup may start
+			default: // it never started: the context ended
+			}
+			if !yield(chunk, res) {
 				return
 			}
 		}
@@ -254,8 +282,8 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 			case k == apierror.Setup:
 				out.Err = err
 				return out
-			case k == apierror.NotAttempted:
-				return out // no time left: the last attempt's failure says more
+			case k == apierror.NotAttempted, err != nil && !k.Retryable():
+				return out // no time left, or DBbrain will not look the name up: the last attempt's answer stands
 			case err != nil: // unknown whether it exists: sending could duplicate it
 				out.Err, send = err, false
 			}
@@ -300,10 +328,12 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 		return out
 	}
 	o, found, err := r.find(ctx, c, out.Attempts)
-	if found {
+	switch k := apierror.KindOf(err); {
+	case found:
 		return o
-	}
-	if err != nil && !apierror.KindOf(out.Err).Retryable() {
+	case k == apierror.Setup:
+		out.Err = err // the role or the endpoint: the batch stops
+	case k.Retryable() && !apierror.KindOf(out.Err).Retryable():
 		// It may exist: the answer is the lookup's failure, which a retry settles.
 		out.Err = apierror.Wrap(apierror.Transient, apierror.CodeOf(err), out.Err,
 			"%s; whether an earlier attempt created the contact could not be checked (%s): retry the invocation",
@@ -366,9 +396,14 @@ func (r *Registrar) find(ctx context.Context, c contact.Contact, attempts int) (
 }
 
 // match finds the contact named exactly c.Name (DBbrain matches substrings):
-// with the same email it is c, registered already; else a conflict.
+// with the same email it is c, registered already; else a conflict. An entry
+// with c's email wins over others of the name, which the 2021-05-27 API,
+// sharing the store, may have added.
 func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
-	i := slices.IndexFunc(known, func(e dbbrain.Contact) bool { return e.Name == c.Name })
+	i := slices.IndexFunc(known, func(e dbbrain.Contact) bool { return e.Name == c.Name && sameEmail(e.Mail, c.ContactInfo) })
+	if i < 0 {
+		i = slices.IndexFunc(known, func(e dbbrain.Contact) bool { return e.Name == c.Name })
+	}
 	switch {
 	case i < 0:
 		return Outcome{}, false

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -913,6 +914,176 @@ func TestInvalidRefusalIsLookedUpOnce(t *testing.T) {
 		e := apierror.From(o.Err)
 		if e == nil || e.Kind != apierror.Transient || !errors.Is(o.Err, refusal) || !strings.Contains(e.Message, "could not be checked") || api.adds != 1 {
 			t.Errorf("unchecked refusal: %+v (%v), %d adds", o, o.Err, api.adds)
+		}
+	})
+}
+
+// A refused add is looked up before its failure is final; a lookup the role
+// may not make is the role's failure, which stops the batch, not a
+// retryable doubt that costs every contact an add and a lookup.
+func TestSetupFailureOfTheLastLookupStopsTheBatch(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		denied := apierror.E(apierror.Setup, "UnauthorizedOperation", "the role may not call DescribeAllUserContact")
+		api := &fakeAPI{
+			add: func(int) (dbbrain.AddResult, error) {
+				return dbbrain.AddResult{}, apierror.E(apierror.Invalid, apierror.FailedOperation, "The contact name exists.")
+			},
+			describe: func([]string) (dbbrain.DescribeResult, error) { return dbbrain.DescribeResult{}, denied },
+		}
+		r := fakeRegistrar(api)
+		r.Concurrency = 1
+		outs := r.Register(withTimeout(t, 30*time.Second), people("lost", 10))
+		if outs[0].Err != denied {
+			t.Errorf("first contact: %v, want the role's failure", outs[0].Err)
+		}
+		wantStopped(t, outs, "UnauthorizedOperation")
+		if api.adds != 1 || len(api.describes) != 1 {
+			t.Errorf("%d adds and %d lookups; want 1 and 1", api.adds, len(api.describes))
+		}
+	})
+}
+
+// A name DBbrain refuses to both actions can never be registered: the add's
+// refusal is final, never a doubt that has a record delivered for ever.
+func TestNameRefusedByBothActionsIsFinal(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		bad := apierror.E(apierror.Invalid, apierror.InvalidParameterValue, "Name may contain only letters, digits and _")
+		api := &fakeAPI{
+			add:      func(int) (dbbrain.AddResult, error) { return dbbrain.AddResult{}, bad },
+			describe: func([]string) (dbbrain.DescribeResult, error) { return dbbrain.DescribeResult{}, bad },
+		}
+		r := fakeRegistrar(api)
+		r.LookFirst = true // a record trigger
+		for delivery := 1; delivery <= 2; delivery++ {
+			o := r.Register(withTimeout(t, 10*time.Second), people("refused", 1))[0]
+			if o.Err != bad || o.Attempts != 1 {
+				t.Errorf("delivery %d: %+v, want the add's refusal after one attempt", delivery, o)
+			}
+		}
+		if api.adds != 2 || len(api.describes) != 4 {
+			t.Errorf("%d adds, %d lookups for two deliveries; want 2 and 4", api.adds, len(api.describes))
+		}
+	})
+}
+
+// A copy of a name with another email than a copy DBbrain refused, or than
+// the email the name is held with, gets its own round: a correction sent in
+// the same batch is registered, and a copy with the holder's email is the
+// registered contact, never a conflict.
+func TestRepeatedNameWithAnotherEmail(t *testing.T) {
+	t.Parallel()
+	for _, lookFirst := range []bool{false, true} {
+		t.Run(fmt.Sprint("LookFirst=", lookFirst), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				refusal := apierror.E(apierror.Invalid, apierror.InvalidParameterValue, "ContactInfo is invalid")
+				api := &fakeAPI{
+					add: func(n int) (dbbrain.AddResult, error) {
+						if n == 1 {
+							return dbbrain.AddResult{}, refusal
+						}
+						return dbbrain.AddResult{ID: int64(n)}, nil
+					},
+					describe: listing(),
+				}
+				r := fakeRegistrar(api)
+				r.LookFirst = lookFirst
+				typo := contact.Contact{Name: "Ann", ContactInfo: "ann@typo.invalid", Product: dbbrain.Product}
+				fixed := contact.Contact{Name: "Ann", ContactInfo: "ann@example.com", Product: dbbrain.Product}
+				outs := r.Register(withTimeout(t, 10*time.Second), []contact.Contact{typo, fixed, typo, fixed})
+				if outs[0].Err != refusal || outs[2].Err != refusal {
+					t.Errorf("the refused copies: %+v, %+v", outs[0], outs[2])
+				}
+				if outs[1].Err != nil || outs[1].ID != 2 || outs[3].Err != nil || outs[3].ID != 2 {
+					t.Errorf("the corrected copies: %+v, %+v; want id 2", outs[1], outs[3])
+				}
+				if api.adds != 2 {
+					t.Errorf("%d adds, want 2", api.adds)
+				}
+			})
+		})
+	}
+
+	synctest.Test(t, func(t *testing.T) {
+		api := &fakeAPI{
+			add: func(int) (dbbrain.AddResult, error) {
+				return dbbrain.AddResult{}, apierror.E(apierror.Invalid, apierror.FailedOperation, "exists")
+			},
+			describe: listing(dbbrain.Contact{ID: 7, Name: "Bob", Mail: "bob@new.example.com"}),
+		}
+		r := fakeRegistrar(api)
+		r.LookFirst = true
+		outs := r.Register(withTimeout(t, 10*time.Second), []contact.Contact{
+			{Name: "Bob", ContactInfo: "bob@old.example.com", Product: dbbrain.Product},
+			{Name: "Bob", ContactInfo: "bob@new.example.com", Product: dbbrain.Product},
+		})
+		if apierror.KindOf(outs[0].Err) != apierror.Conflict {
+			t.Errorf("the copy with another email than the holder's: %+v, want a conflict", outs[0])
+		}
+		if outs[1].Err != nil || !outs[1].Existing || outs[1].ID != 7 {
+			t.Errorf("the copy with the holder's email: %+v, want registered already, id 7", outs[1])
+		}
+		if api.adds != 0 {
+			t.Errorf("%d adds for a name already held", api.adds)
+		}
+	})
+}
+
+// A name listed twice (the 2021-05-27 API, sharing the store, does not keep
+// names unique) is matched by the entry with the contact's email.
+func TestLookupPrefersTheEntryWithTheEmail(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		api := &fakeAPI{
+			add: func(int) (dbbrain.AddResult, error) { return dbbrain.AddResult{ID: 99}, nil },
+			describe: listing(
+				dbbrain.Contact{ID: 1, Name: "Carol", Mail: "carol@old.example.com"},
+				dbbrain.Contact{ID: 2, Name: "Carol", Mail: "carol@example.com"},
+			),
+		}
+		r := fakeRegistrar(api)
+		r.LookFirst = true
+		o := r.Register(withTimeout(t, 10*time.Second), []contact.Contact{{Name: "Carol", ContactInfo: "carol@example.com", Product: dbbrain.Product}})[0]
+		if o.Err != nil || o.ID != 2 || !o.Existing || api.adds != 0 {
+			t.Errorf("got %+v after %d adds, want registered already as id 2", o, api.adds)
+		}
+	})
+}
+
+// Lookups run at most Concurrency chunks ahead of the registration: a long
+// batch whose adds the account's pace slows is not looked up whole at once,
+// spending the shared lookup limit on chunks the time will not reach. (Once
+// no add fits any more, the rest are looked up as they are answered, which
+// finds those registered already.)
+func TestLookupsRunBoundedAhead(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var early atomic.Int32 // lookups while adds still fit
+		api := &fakeAPI{
+			add: func(n int) (dbbrain.AddResult, error) { return dbbrain.AddResult{ID: int64(n)}, nil },
+			describe: func([]string) (dbbrain.DescribeResult, error) {
+				if time.Since(start) < 4*time.Second {
+					early.Add(1)
+				}
+				time.Sleep(50 * time.Millisecond)
+				return dbbrain.DescribeResult{RequestID: "d"}, nil
+			},
+		}
+		r := fakeRegistrar(api)
+		r.Adds = NewPacer(2, time.Now) // a slow share of the account's limit
+		r.Concurrency = 2
+		r.LookFirst = true
+		outs := r.Register(withTimeout(t, 5*time.Second), people("ahead", 1000)) // 20 chunks
+		attempted := 0
+		for _, o := range outs {
+			if o.Attempts > 0 {
+				attempted++
+			}
+		}
+		if most := int32((attempted+LookupChunk-1)/LookupChunk + r.Concurrency + 1); early.Load() > most {
+			t.Errorf("%d lookups in the first 4 s for %d contacts attempted; want at most %d", early.Load(), attempted, most)
 		}
 	})
 }
