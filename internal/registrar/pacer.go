@@ -51,6 +51,8 @@ type Pacer struct {
 	hold     time.Time // no call starts before this
 	accepted []time.Time
 	typical  time.Duration
+	mean     time.Duration // the calls observed, averaged as typical is; 0 before the first
+	jitter   time.Duration // their mean deviation from mean
 }
 
 const (
@@ -68,9 +70,10 @@ const (
 	window = time.Second
 	// minRate keeps an instance probing however large its fleet.
 	minRate = 0.5
-	// Pacing is the share of the pace the limiter issues: calls spaced at
-	// exactly 1/rps can land 21 in one window when the network delays one
-	// and not the next, and one percent absorbs about 10 ms of such jitter.
+	// Pacing is the share of the pace the limiter issues at least: calls
+	// spaced at exactly 1/rps can land 21 in one window when the network
+	// delays one and not the next. One percent absorbs about 10 ms of such
+	// jitter; the calls' measured jitter widens the margin (Observe).
 	Pacing = 0.99
 	// initialEstimate is assumed before any call has been timed: a
 	// cross-region API 3.0 call, with room for a TLS handshake.
@@ -137,7 +140,13 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	now := p.now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.typical += (min(max(took, 0), maxObservation) - p.typical) / 5
+	took = min(max(took, 0), maxObservation)
+	p.typical += (took - p.typical) / 5
+	if p.mean == 0 {
+		p.mean = max(took, 1)
+	}
+	p.jitter += (max(took-p.mean, p.mean-took) - p.jitter) / 5
+	p.mean += (took - p.mean) / 5
 	recent := p.recent(now)
 	switch {
 	case !throttled:
@@ -156,7 +165,6 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 		p.probing, p.cut, p.next = false, now, now.Add(probeEvery)
 		p.holdFor(recent)
 	case now.Sub(p.cut) < window: // from calls the window already held
-		return
 	case p.n == 0:
 		p.n, p.cut = plannedFleet, now
 		if got := float64(len(recent)); got >= plannedFleet && p.ceiling/got > 1.5*plannedFleet {
@@ -168,7 +176,6 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 		p.next = now.Add(max(p.hold.Sub(now), 0) + probeEvery)
 	case now.Sub(p.cut) >= 2*window: // one throttle may be the network's jitter
 		p.cut = now
-		return
 	default: // throttled again in the window after: the window is full at this n
 		p.n, p.cut = p.n+1, now
 		if len(recent) == 0 {
@@ -177,7 +184,11 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 			p.hold = now.Add(window)
 		}
 	}
-	p.limiter.SetLimit(rate.Limit(p.pace() * Pacing))
+	// Calls whose latency varies by d reach the window up to about 2d
+	// closer together than they were sent, so a window's worth is spread
+	// over a second and 2d: a busy host or network (30 ms of jitter) had an
+	// instance alone throttled at the ceiling and paced at a quarter of it.
+	p.limiter.SetLimit(rate.Limit(p.pace() * Pacing / (1 + 2*p.jitter.Seconds())))
 }
 
 // pace is the ceiling divided by the instances assumed, one fewer while

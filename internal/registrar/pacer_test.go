@@ -265,3 +265,26 @@ func TestLatencyEstimateIsCapped(t *testing.T) {
 		t.Fatalf("estimate %s did not come back", p.Typical())
 	}
 }
+
+// The limiter's margin widens with the calls' measured jitter, so that
+// calls the network bunches stay within the window; steady calls keep the
+// one percent.
+func TestPacerMarginFollowsJitter(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		took     func(i int) time.Duration
+		min, max float64
+	}{
+		{"steady", func(int) time.Duration { return 40 * time.Millisecond }, 19.79, 19.81},
+		// ±30 ms around 40 ms: 2 × 30 ms spreads a window over 1.06 s.
+		{"jittered", func(i int) time.Duration { return time.Duration(10+60*(i%2)) * time.Millisecond }, 18.5, 18.9},
+	} {
+		p := NewPacer(20, time.Now)
+		for i := range 100 {
+			p.Observe(tc.took(i), false)
+		}
+		if got := float64(p.limiter.Limit()); got < tc.min || got > tc.max {
+			t.Errorf("%s: the limiter issues %.2f/s, want %.2f-%.2f", tc.name, got, tc.min, tc.max)
+		}
+	}
+}
