@@ -224,13 +224,15 @@ func encode(v any) []byte {
 // cannot outlast the deadline.
 const maxRecordLines = 100
 
-// logInvocation writes a WARN line per record acknowledged unregistered, one
-// counting the contacts not attempted, and the invocation's line.
+// logInvocation writes a WARN line per record acknowledged unregistered
+// (its first failure, and how many of its contacts failed), one counting
+// the contacts not attempted, and the invocation's line.
 func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 	records, v, _ := inv.verdicts()
 	log := h.log.With("request_id", inv.requestID, "trigger", string(inv.source))
-	lines, failed, notAttempted, attempts := 0, 0, 0, 0
-	for _, it := range inv.items {
+	failed, notAttempted, attempts := 0, 0, 0
+	firstFailure, failures := make([]int, len(records)), make([]int, len(records)) // by record: an item's index+1, a count
+	for i, it := range inv.items {
 		attempts += it.out.Attempts
 		e := apierror.From(it.out.Err)
 		if e == nil {
@@ -240,10 +242,22 @@ func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 		if e.Kind == apierror.NotAttempted {
 			notAttempted++
 		}
-		if it.record >= 0 && records[it.record] == permanent {
-			if lines++; lines <= maxRecordLines {
-				log.Warn("record not registered: it can never be as sent", "record", inv.records[it.record], "name", it.name, "code", e.Code, "message", e.Message)
+		if it.record >= 0 {
+			if failures[it.record]++; firstFailure[it.record] == 0 {
+				firstFailure[it.record] = i + 1
 			}
+		}
+	}
+	lines := 0
+	for r, verdict := range records {
+		if verdict != permanent {
+			continue
+		}
+		if lines++; lines <= maxRecordLines {
+			it := inv.items[firstFailure[r]-1]
+			e := apierror.From(it.out.Err)
+			log.Warn("record not registered: it can never be as sent", "record", inv.records[r], "name", it.name, "code", e.Code, "message", e.Message,
+				"failed_contacts", failures[r])
 		}
 	}
 	if lines > maxRecordLines {

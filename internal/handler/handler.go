@@ -172,7 +172,7 @@ func (h *Handler) register(ctx context.Context, inv *invocation) {
 		}
 	}
 	if len(valid) > 0 {
-		reg, err := h.registrar(ctx, inv, len(valid))
+		reg, err := h.registrar(ctx, inv)
 		if err != nil {
 			inv.err = err
 			return
@@ -189,7 +189,7 @@ func (h *Handler) register(ctx context.Context, inv *invocation) {
 // registrar builds the invocation's registrar, with the credentials found
 // afresh. A delivery or a batch looks its names up first; a single contact
 // is sent at once, so that it costs one request.
-func (h *Handler) registrar(ctx context.Context, inv *invocation, n int) (*registrar.Registrar, error) {
+func (h *Handler) registrar(ctx context.Context, inv *invocation) (*registrar.Registrar, error) {
 	if fc, ok := functioncontext.FromContext(ctx); ok && fc.TimeLimitInMs > 0 {
 		// A margin that leaves no time would leave every contact "not attempted".
 		if limit := time.Duration(fc.TimeLimitInMs) * time.Millisecond; h.cfg.Margin >= limit {
@@ -213,7 +213,7 @@ func (h *Handler) registrar(ctx context.Context, inv *invocation, n int) (*regis
 		Adds:        h.adds,
 		Lookups:     h.lookups,
 		Concurrency: h.cfg.Concurrency,
-		LookFirst:   inv.source.records() || n > 1,
+		LookFirst:   inv.source.records() || inv.batch,
 		Margin:      h.cfg.Margin,
 		CheckRetry:  h.deps.CheckRetry,
 		Backoff:     h.deps.Backoff,

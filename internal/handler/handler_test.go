@@ -317,6 +317,24 @@ func TestNoCredentials(t *testing.T) {
 	}
 }
 
+// A batch looks its names up first, even when it holds one contact: its
+// redelivery finds the contact rather than relying on DBbrain refusing the
+// repeated name.
+func TestBatchOfOneLooksUpFirst(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, emulator.Config{}, nil)
+	batch := []byte(`{"Contacts":[{"Name":"John Smith","ContactInfo":"test@qq.com"},{"Name":"x"}]}`)
+	for range 2 {
+		if _, err := f.invoke(batch, 3*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := f.emu.Stats().Actions
+	if adds, lookups := st[dbbrain.ActionAddUserContact].Requests, st[dbbrain.ActionDescribeAllUserContact].Requests; adds != 1 || lookups != 2 {
+		t.Errorf("%d adds and %d lookups for a batch of one valid contact sent twice; want 1 and 2", adds, lookups)
+	}
+}
+
 // A panic on the invocation's path is answered, not a crash: a retryable
 // InternalError under the invocation's RequestId, and the panic logged with
 // its stack; the process serves the next invocation.

@@ -130,7 +130,7 @@ func read(payload []byte) (delivery, error) {
 		if err := contact.Unmarshal(payload, &e, "the API Gateway event"); err != nil {
 			return d, err
 		}
-		if e.QueryString == nil { // queryString is authoritative; the older map a fallback
+		if k := e.QueryString.Kind(); k == 0 || k == 'n' { // queryString is authoritative; the older map a fallback
 			e.QueryString = e.QueryStringParameters
 		}
 		d.params, err = httpParams("the API Gateway event", e.HTTPMethod, e.Headers, e.QueryString, e.Body, e.IsBase64Encoded)
@@ -405,7 +405,7 @@ func bodyParams(body string, isBase64 bool, contentType string) (contact.Params,
 		media = m
 	}
 	t := strings.TrimSpace(body)
-	if (strings.HasPrefix(t, "{") && media == "application/x-www-form-urlencoded") || (t == "" && contentType == "") {
+	if strings.HasPrefix(t, "{") && media == "application/x-www-form-urlencoded" {
 		media = "application/json"
 	}
 	switch {

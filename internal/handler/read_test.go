@@ -256,6 +256,8 @@ func TestHTTPVariants(t *testing.T) {
 		"header list value":         {httpEvent("POST", contact, map[string]any{"Content-Type": []string{"application/json"}}, nil, nil), FunctionURL, "John Smith"},
 		"request context, no b64":   {[]byte(`{"httpMethod":"POST","headers":{},"body":` + quote(contact) + `,"requestContext":{}}`), APIGateway, "John Smith"},
 		"header null and false":     {httpEvent("POST", contact, map[string]any{"Content-Type": "application/json", "X-A": nil, "X-B": []any{false, nil}}, nil, nil), FunctionURL, "John Smith"},
+		"POST, all in the query":    {httpEvent("POST", "", map[string]any{}, map[string]any{"Name": "John Smith", "ContactInfo": "test@qq.com"}, nil), FunctionURL, "John Smith"},
+		"queryString null":          {[]byte(`{"httpMethod":"GET","headers":{},"requestContext":{},"queryString":null,"queryStringParameters":{"Name":"John Smith","ContactInfo":"test@qq.com"}}`), APIGateway, "John Smith"},
 		"flag without value (true)": {httpEvent("GET", "", map[string]any{}, map[string]any{"Name": "John Smith", "ContactInfo": "test@qq.com", "debug": true}, nil), FunctionURL, "John Smith"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -319,3 +319,25 @@ func TestHugeAnswerStaysUnderTheLimit(t *testing.T) {
 		t.Errorf("%d log lines for one delivery", n)
 	}
 }
+
+// A record acknowledged unregistered is one WARN line, whatever number of
+// its contacts failed: its first failure and the count.
+func TestOneWarnLinePerRecord(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, emulator.Config{}, nil)
+	items := make([]string, 150)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"Name":"_bad %d","ContactInfo":"bad%d@example.com"}`, i, i)
+	}
+	f.deliver(ckafkaEvent(`{"Contacts":[`+strings.Join(items, ",")+`]}`, `{"Name":"_also bad","ContactInfo":"x@example.com"}`), 5*time.Second)
+	logs := f.logs.String()
+	if n := strings.Count(logs, `"msg":"record not registered`); n != 2 {
+		t.Fatalf("%d record lines for two records:\n%s", n, clip([]byte(logs)))
+	}
+	if strings.Contains(logs, "more records not registered") {
+		t.Errorf("a count of more records for two:\n%s", clip([]byte(logs)))
+	}
+	if rec := lineWith(t, logs, "record not registered"); rec["failed_contacts"] != float64(150) || !strings.HasPrefix(rec["record"].(string), "topic=dba-onboarding ") {
+		t.Errorf("the first record's line: %v", rec)
+	}
+}
