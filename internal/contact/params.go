@@ -127,8 +127,8 @@ func syntaxError(what string, err error) error {
 
 // Unmarshal decodes checked data into v, wording a mismatch plainly: "the
 // timer event is malformed: TriggerName must hold a string, not a number".
-func Unmarshal(data []byte, v any, what string) error {
-	err := json.Unmarshal(data, v)
+func Unmarshal(data []byte, v any, what string, opts ...json.Options) error {
+	err := json.Unmarshal(data, v, opts...)
 	se, ok := errors.AsType[*json.SemanticError](err)
 	if !ok {
 		return syntaxError(what, err) // a name repeated in a nested object, say

@@ -251,16 +251,16 @@ func readRecords(src Source, list []jsontext.Value) []record {
 		case !utf8.Valid(raw):
 			err = invalid("the record is not valid UTF-8")
 		case src == CKafka:
-			err = contact.Unmarshal(raw, &ck, "the record")
+			err = readRecord(raw, &ck, "/Ckafka/msgBody")
 			m := ck.Ckafka
 			r.coords = coordinates(at, []string{"topic", "partition", "offset"}, m.Topic, m.Partition, m.Offset)
 			r.params, r.err = messageParams(m.MsgBody)
 		case src == CMQ:
-			err = contact.Unmarshal(raw, &cmq, "the record")
+			err = readRecord(raw, &cmq, "/CMQ/msgBody")
 			r.coords = coordinates(at, []string{"topic", "msgId"}, cmq.CMQ.TopicName, cmq.CMQ.MsgID)
 			r.params, r.err = messageParams(cmq.CMQ.MsgBody)
 		default:
-			err = contact.Unmarshal(raw, &ce, "the record")
+			err = readRecord(raw, &ce, "/data")
 			r.coords = coordinates(at, []string{"id"}, ce.ID)
 			r.params, r.err = cloudEventParams(r, ce)
 		}
@@ -269,6 +269,17 @@ func readRecords(src Source, list []jsontext.Value) []record {
 		}
 	}
 	return out
+}
+
+// readRecord decodes a record: a name repeated in its metadata does not
+// lose its message, but a repeated message (at the pointer msg) is refused,
+// as neither copy can be trusted over the other.
+func readRecord(raw jsontext.Value, v any, msg string) error {
+	err := contact.Unmarshal(raw, v, "the record")
+	if se, ok := errors.AsType[*jsontext.SyntacticError](err); ok && errors.Is(se, jsontext.ErrDuplicateName) && string(se.JSONPointer) != msg {
+		return contact.Unmarshal(raw, v, "the record", jsontext.AllowDuplicateNames(true))
+	}
+	return err
 }
 
 // coordinates renders "topic=t partition=0 offset=7" as sent; a value that

@@ -82,6 +82,20 @@ func TestRecordVariants(t *testing.T) {
 	if err != nil || d.records[0].err != nil || str(t, d.records[0].params, "Name") != "John Smith" {
 		t.Errorf("message body as a JSON object: %v %+v", err, d)
 	}
+	// A name repeated in a record's metadata loses nothing; a repeated
+	// message is refused, its coordinates kept.
+	d, err = read([]byte(`{"Records":[{"Ckafka":{"topic":"t","partition":1,"offset":9,"headers":{"x":"1","x":"2"},"msgBody":"{\"Name\":\"John Smith\"}"}},` +
+		`{"Ckafka":{"topic":"t","partition":1,"offset":10,"msgBody":"{}","msgBody":"{\"Name\":\"John Smith\"}"}}]}`))
+	if err != nil || d.records[0].err != nil || d.records[0].coords != "topic=t partition=1 offset=9" || str(t, d.records[0].params, "Name") != "John Smith" {
+		t.Errorf("metadata with a repeated name: %v %+v", err, d)
+	}
+	if r := d.records[1]; apierror.CodeOf(r.err) != apierror.InvalidParameter || !strings.Contains(r.err.Error(), "msgBody") {
+		t.Errorf("a repeated message: %+v", r)
+	}
+	d, err = read([]byte(`{"specversion":"1.0","id":"e1","type":"connector:tdmq","source":"y","props":{"a":1,"a":2},"data":{"msgId":"m","msgBody":"{\"Name\":\"John Smith\"}"}}`))
+	if err != nil || d.records[0].err != nil || d.records[0].coords != "id=e1 msgId=m" {
+		t.Errorf("a connector event with a repeated name in its metadata: %v %+v", err, d)
+	}
 	d, err = read([]byte(`[{"specversion":"1.0","id":"e1","type":"x","source":"y","data":"{\"Name\":\"John Smith\"}"}]`))
 	if err != nil || d.source != EventBridge || str(t, d.records[0].params, "Name") != "John Smith" {
 		t.Errorf("bare list with string data: %v %+v", err, d)
