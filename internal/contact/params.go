@@ -71,13 +71,13 @@ func Check(data []byte, what string) error {
 	case !utf8.Valid(data):
 		return invalid("%s is not valid UTF-8", what)
 	}
-	return Walk(data, what)
+	return Walk(data, what, 0)
 }
 
 // Walk refuses JSON that is malformed, followed by data, or with more than
-// MaxMembers in an object or list; it lets invalid UTF-8 and repeated names
-// pass, for lenient readings too.
-func Walk(data []byte, what string) error {
+// MaxMembers in an object or list nested at most depth deep (0: any); it lets
+// invalid UTF-8 and repeated names pass, for lenient readings too.
+func Walk(data []byte, what string, depth int) error {
 	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	for complete := false; ; complete = dec.StackDepth() == 0 {
 		tok, err := dec.ReadToken()
@@ -93,7 +93,7 @@ func Walk(data []byte, what string) error {
 		if kind == '{' {
 			n /= 2 // a name and a value each
 		}
-		if n > MaxMembers && tok.Kind() != '}' && tok.Kind() != ']' {
+		if n > MaxMembers && tok.Kind() != '}' && tok.Kind() != ']' && (depth == 0 || dec.StackDepth() <= depth) {
 			at := "at its top level"
 			if p := dec.StackPointer().Parent(); p != "" {
 				at = "at " + apierror.Quote(string(p))

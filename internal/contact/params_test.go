@@ -233,7 +233,7 @@ func TestCheckAndWalkLimits(t *testing.T) {
 		}
 	}
 	for name, s := range shapes(MaxMembers) {
-		if err := Walk([]byte(s.in), "the event"); err != nil {
+		if err := Walk([]byte(s.in), "the event", 0); err != nil {
 			t.Errorf("Walk refused %d members, %s: %v", MaxMembers, name, err)
 		}
 		if err := Check([]byte(s.in), "the event"); err != nil {
@@ -242,7 +242,8 @@ func TestCheckAndWalkLimits(t *testing.T) {
 	}
 	for name, s := range shapes(MaxMembers + 1) {
 		want := "the event holds more than 10000 members in " + s.at + ": no request of this function has so many"
-		for fn, f := range map[string]func([]byte, string) error{"Walk": Walk, "Check": Check} {
+		walk := func(data []byte, what string) error { return Walk(data, what, 0) }
+		for fn, f := range map[string]func([]byte, string) error{"Walk": walk, "Check": Check} {
 			err := f([]byte(s.in), "the event")
 			if e := apierror.From(err); e == nil || e.Kind != apierror.Invalid || e.Code != apierror.InvalidParameter || e.Message != want {
 				t.Errorf("%s, %s: %v, want %q", fn, name, err, want)
@@ -286,7 +287,7 @@ func TestCheckAndWalk(t *testing.T) {
 		wantInvalid(t, Check([]byte(in), "the event"), apierror.InvalidParameter, mention)
 	}
 	for _, in := range []string{"{\"a\":\"\xff\"}", `{"a":1,"a":2}`, `[1,"x",{"b":[null]}]`, `"just a string"`, `{"a":"\ud800"}`} {
-		if err := Walk([]byte(in), "the event"); err != nil {
+		if err := Walk([]byte(in), "the event", 0); err != nil {
 			t.Errorf("Walk(%q) = %v", in, err)
 		}
 	}

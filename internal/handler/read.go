@@ -78,7 +78,7 @@ func read(payload []byte) (delivery, error) {
 	if t := bytes.TrimSpace(payload); len(t) > 0 && t[0] == '[' { // a bare list of CloudEvents
 		var list []jsontext.Value
 		var first map[string]jsontext.Value // bounded: Walk has counted its members
-		if contact.Walk(payload, "the event") != nil || json.Unmarshal(payload, &list, lenient()) != nil ||
+		if contact.Walk(payload, "the event", 1) != nil || json.Unmarshal(payload, &list, lenient()) != nil ||
 			len(list) == 0 || json.Unmarshal(list[0], &first, lenient()) != nil || first["specversion"] == nil {
 			return delivery{source: Direct}, invalid("the event must be a JSON object, not a list")
 		}
@@ -110,7 +110,8 @@ func read(payload []byte) (delivery, error) {
 				m[name] = v
 			}
 		}
-		top, bounded = contact.FromMap(m), contact.Walk(payload, "the event") == nil
+		// A delivery's records are bounded each on its own (readRecords).
+		top, bounded = contact.FromMap(m), contact.Walk(payload, "the event", 2) == nil
 	}
 	source, notServed := detect(top)
 	d := delivery{source: source}
@@ -247,7 +248,9 @@ func readRecords(src Source, list []jsontext.Value) []record {
 		var cmq event.CMQRecord
 		var ce event.CloudEvent
 		var err error
-		switch {
+		switch walkErr := contact.Walk(raw, "the record", 0); {
+		case walkErr != nil:
+			err = walkErr
 		case !utf8.Valid(raw):
 			err = invalid("the record is not valid UTF-8")
 		case src == CKafka:

@@ -107,17 +107,21 @@ func TestRecordVariants(t *testing.T) {
 func TestOneBadRecordSparesTheOthers(t *testing.T) {
 	t.Parallel()
 	good := `{"Name":"John Smith","ContactInfo":"test@qq.com"}`
+	huge := `{"Contacts":[` + strings.Repeat(`0,`, contact.MaxMembers) + `0]}` // one member too many
 	for name, tc := range map[string]struct {
 		event  string
 		source Source
 		bad    int
 	}{
-		"huge partition":   {`{"Records":[{"Ckafka":{"topic":"t","partition":99999999999999999999,"offset":1,"msgBody":"x"}},{"Ckafka":{"topic":"t","partition":0,"offset":2,"msgBody":` + quote(good) + `}}]}`, CKafka, 0},
-		"body not string":  {`{"Records":[{"Ckafka":{"topic":"t","offset":2,"msgBody":` + quote(good) + `}},{"Ckafka":{"topic":"t","offset":3,"msgBody":["Name"]}}]}`, CKafka, 1},
-		"cmq not object":   {`{"Records":[{"CMQ":{"topicName":"t","msgId":"1","msgBody":` + quote(good) + `}},{"CMQ":7}]}`, CMQ, 1},
-		"event id number":  {`{"EventList":[{"specversion":"1.0","id":7,"data":{}},{"specversion":"1.0","id":"e2","data":` + good + `}]}`, EventBridge, 0},
-		"invalid utf-8":    {"{\"Records\":[{\"Ckafka\":{\"topic\":\"t\",\"offset\":1,\"msgBody\":\"\xff\"}},{\"Ckafka\":{\"topic\":\"t\",\"offset\":2,\"msgBody\":" + quote(good) + "}}]}", CKafka, 0},
-		"bare list bad id": {`[{"specversion":"1.0","id":["x"]},{"specversion":"1.0","id":"e2","data":` + good + `}]`, EventBridge, 0},
+		"huge partition":      {`{"Records":[{"Ckafka":{"topic":"t","partition":99999999999999999999,"offset":1,"msgBody":"x"}},{"Ckafka":{"topic":"t","partition":0,"offset":2,"msgBody":` + quote(good) + `}}]}`, CKafka, 0},
+		"body not string":     {`{"Records":[{"Ckafka":{"topic":"t","offset":2,"msgBody":` + quote(good) + `}},{"Ckafka":{"topic":"t","offset":3,"msgBody":["Name"]}}]}`, CKafka, 1},
+		"cmq not object":      {`{"Records":[{"CMQ":{"topicName":"t","msgId":"1","msgBody":` + quote(good) + `}},{"CMQ":7}]}`, CMQ, 1},
+		"event id number":     {`{"EventList":[{"specversion":"1.0","id":7,"data":{}},{"specversion":"1.0","id":"e2","data":` + good + `}]}`, EventBridge, 0},
+		"invalid utf-8":       {"{\"Records\":[{\"Ckafka\":{\"topic\":\"t\",\"offset\":1,\"msgBody\":\"\xff\"}},{\"Ckafka\":{\"topic\":\"t\",\"offset\":2,\"msgBody\":" + quote(good) + "}}]}", CKafka, 0},
+		"record too large":    {`{"EventList":[{"specversion":"1.0","id":"e1","data":` + good + `},{"specversion":"1.0","id":"e2","data":` + huge + `}]}`, EventBridge, 1},
+		"bare list too large": {`[{"specversion":"1.0","id":"e1","data":` + huge + `},{"specversion":"1.0","id":"e2","data":` + good + `}]`, EventBridge, 0},
+		"message too large":   {`{"Records":[{"Ckafka":{"topic":"t","offset":1,"msgBody":` + huge + `}},{"Ckafka":{"topic":"t","offset":2,"msgBody":` + quote(good) + `}}]}`, CKafka, 0},
+		"bare list bad id":    {`[{"specversion":"1.0","id":["x"]},{"specversion":"1.0","id":"e2","data":` + good + `}]`, EventBridge, 0},
 	} {
 		t.Run(name, func(t *testing.T) {
 			d, err := read([]byte(tc.event))
