@@ -151,11 +151,15 @@ func (inv *invocation) envelope(fnErr bool) ([]byte, int) {
 		default:
 			r.ID = &it.out.ID
 		}
+		if omitted > 0 { // the rest is counted, not encoded
+			omitted++
+			continue
+		}
 		enc := encode(r)
 		if inv.source.http() && !fnErr { // quoted once more inside the integration response
 			enc = encode(string(enc))
 		}
-		if size += len(enc) + 1; size > budget || omitted > 0 {
+		if size += len(enc) + 1; size > budget {
 			omitted++
 			continue
 		}

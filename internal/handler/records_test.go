@@ -341,3 +341,33 @@ func TestOneWarnLinePerRecord(t *testing.T) {
 		t.Errorf("the first record's line: %v", rec)
 	}
 }
+
+// A delivery is read for MaxContacts contacts at most: the records past them
+// are refused for good, each named, so that a delivery made of thousands of
+// large messages costs neither gigabytes nor a partition stalled for ever.
+func TestDeliveryReadForMaxContacts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, emulator.Config{}, nil)
+	message := `{"Contacts":[` + strings.Repeat(`{},`, 999) + `{}]}` // 1000 contacts without a name
+	messages := make([]string, MaxContacts/1000+2)
+	for i := range messages {
+		messages[i] = message
+	}
+	d := f.deliver(ckafkaEvent(messages...), 10*time.Second)
+	if d.fnErr != "" {
+		t.Fatalf("a function error for contacts that can never be registered: %s", d.fnErr)
+	}
+	refused := map[string]int{}
+	for _, r := range d.Results {
+		if r.Error == nil {
+			t.Fatalf("registered: %+v", r)
+		}
+		refused[r.Error.Code]++
+		if strings.Contains(r.Error.Message, "more than 10000 contacts") && !strings.HasPrefix(r.Record, "topic=") {
+			t.Errorf("a refused record without its coordinates: %+v", r)
+		}
+	}
+	if refused["MissingParameter"] != MaxContacts || refused["InvalidParameterValue"] != 2 {
+		t.Errorf("refusals by code: %v; want %d contacts read and 2 records refused", refused, MaxContacts)
+	}
+}
