@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -39,8 +40,10 @@ Progress and a summary go to stderr; the function's own output only with
 `
 
 const consumeStatuses = `Exit status: 0 every batch acknowledged; 1 scf-local failed (Kafka unreachable, no
-such topic, no binary); 2 bad usage; 3 a batch was skipped after its retries, or
-still failing when --until-idle ended the run, or the first instance died starting.
+such topic, no binary); 2 bad usage (a --produce file that cannot be read
+included); 3 a batch was skipped after its retries, or still failing when
+--until-idle ended the run, or left unfinished in flight by an interrupt, or the
+first instance died starting.
 `
 
 // consumeFlags are consume's own flags; the function's are functionFlags.
@@ -223,17 +226,33 @@ func runConsume(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprintf(stderr, "scf-local: published %d messages to %s\n", len(c.messages), c.topic)
 	}
 	var resultsErr error
+	var enc *json.Encoder
+	if results != nil {
+		enc = json.NewEncoder(results)
+	}
+	// Stats counts no abandoned batch, so they are kept here, by partition
+	// and first offset, until one of the partition's batches is done with:
+	// the summary needs those the run left in flight.
+	abandoned := map[int32]map[int64]kafkatrigger.BatchResult{}
 	cfg := kafkatrigger.Config{Conn: c.conn, Topic: c.topic, Group: c.group, Start: c.start,
 		MaxMsg: c.maxMsg, Retry: c.retry, UntilIdle: c.untilIdle, Launcher: launcher,
-		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "scf-local: "+format+"\n", args...) }}
-	if results != nil {
-		enc := json.NewEncoder(results)
-		cfg.OnBatch = func(r kafkatrigger.BatchResult) {
+		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "scf-local: "+format+"\n", args...) },
+		OnBatch: func(r kafkatrigger.BatchResult) {
+			switch {
+			case r.Outcome != kafkatrigger.OutcomeUnfinished:
+				delete(abandoned, r.Partition)
+			case abandoned[r.Partition] == nil:
+				abandoned[r.Partition] = map[int64]kafkatrigger.BatchResult{r.FirstOffset: r}
+			default:
+				abandoned[r.Partition][r.FirstOffset] = r
+			}
+			if enc == nil {
+				return
+			}
 			if err := enc.Encode(r); err != nil && resultsErr == nil {
 				resultsErr = err
 			}
-		}
-	}
+		}}
 	tr, err := kafkatrigger.New(cfg)
 	if err != nil {
 		return err
@@ -247,14 +266,59 @@ func runConsume(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	prog.summary(stats, c.published)
+	// Run returns once its workers have stopped: abandoned is complete.
+	end := endOf(stats, abandoned, ctx.Err() != nil)
+	prog.summary(stats, end, c.published)
 	if resultsErr != nil {
 		return fmt.Errorf("--results: %w", resultsErr)
 	}
-	if !stats.AllAcknowledged() {
+	if !end.acknowledged(stats) {
 		return &exitError{code: exitFunctionError}
 	}
 	return nil
+}
+
+// consumeEnd is how a run ended, beyond the trigger's Stats: whether a
+// signal ended it, and the batches it left unfinished, in flight when it
+// ended (still failing, or cut off by the interrupt). Those are delivered
+// again by the next run, from the committed offsets.
+type consumeEnd struct {
+	interrupted bool
+	batches     int                // unfinished
+	records     int                // in them
+	offsets     map[int32][2]int64 // each partition's first and last unfinished offset
+}
+
+// endOf counts the unfinished batches: those abandoned after a partition's
+// last batch done with, in the partitions the member still owned at the
+// end. An interrupt can abandon more than one batch of a partition: the
+// one in flight and the next, already taken. A batch abandoned because a
+// rebalance gave its partition to another member is that member's to
+// deliver, and is not counted, unless the partition came back and the run
+// ended before it was done with.
+func endOf(s kafkatrigger.Stats, abandoned map[int32]map[int64]kafkatrigger.BatchResult, interrupted bool) consumeEnd {
+	end := consumeEnd{interrupted: interrupted, offsets: map[int32][2]int64{}}
+	for _, ps := range s.Partitions {
+		if !ps.Assigned || len(abandoned[ps.Partition]) == 0 {
+			continue
+		}
+		first, last := int64(math.MaxInt64), int64(-1)
+		for _, r := range abandoned[ps.Partition] {
+			end.batches++
+			end.records += r.Records
+			first, last = min(first, r.FirstOffset), max(last, r.LastOffset)
+		}
+		end.offsets[ps.Partition] = [2]int64{first, last}
+	}
+	return end
+}
+
+// acknowledged reports whether the run acknowledged every batch it took:
+// none skipped, none failing, none left unfinished. An interrupt with
+// nothing in flight is a clean stop, the way a run without --until-idle
+// ends.
+func (e consumeEnd) acknowledged(s kafkatrigger.Stats) bool {
+	return s.AllAcknowledged() && e.batches == 0
 }
 
 // readTopicMessages reads --produce's file: one message per non-blank line,
@@ -267,7 +331,9 @@ func readTopicMessages(name string, stdin io.Reader) (recs []*kgo.Record, names 
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--produce: %w", err)
+			// A file that cannot be read is a bad argument, as for
+			// invoke's --event.
+			return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("--produce: %w", err)}
 		}
 		defer f.Close()
 		r = f
@@ -296,7 +362,11 @@ func readTopicMessages(name string, stdin io.Reader) (recs []*kgo.Record, names 
 		}
 		recs = append(recs, &kgo.Record{Key: []byte(key), Value: []byte(line)})
 	}
-	if err := sc.Err(); err != nil {
+	switch err := sc.Err(); {
+	case err != nil && name != "-":
+		// A directory opens, and fails at the first read.
+		return nil, nil, &exitError{code: exitUsage, err: fmt.Errorf("--produce %s: %w", name, err)}
+	case err != nil:
 		return nil, nil, fmt.Errorf("--produce %s: %w", name, err)
 	}
 	if len(recs) == 0 {
@@ -539,15 +609,27 @@ func partitionPosition(ps kafkatrigger.PartitionStats) string {
 // summary prints the end of the run. published are the contacts --produce
 // or --generate sent, which the emulator, when it runs here, must hold once
 // each.
-func (p *consumeProgress) summary(s kafkatrigger.Stats, published []string) {
+func (p *consumeProgress) summary(s kafkatrigger.Stats, end consumeEnd, published []string) {
 	w := p.w
 	verdict := "every batch acknowledged"
-	if !s.AllAcknowledged() {
-		verdict = fmt.Sprintf("batches skipped %d (%d records), still failing %d: exit status %d", s.Skipped, s.SkippedRecords, s.Failing, exitFunctionError)
+	if !end.acknowledged(s) {
+		verdict = fmt.Sprintf("batches skipped %d (%d records), still failing %d", s.Skipped, s.SkippedRecords, s.Failing)
+		if end.batches > 0 {
+			// The failing ones are among them: they are in flight too.
+			verdict += fmt.Sprintf(", unfinished %d (%d records), delivered again by the next run", end.batches, end.records)
+		}
+		verdict += fmt.Sprintf(": exit status %d", exitFunctionError)
+	}
+	if end.interrupted {
+		verdict = "interrupted; " + verdict
 	}
 	fmt.Fprintf(w, "scf-local: summary after %s: %d records in %d batches; %s\n", s.Elapsed.Round(10*time.Millisecond), s.Records, s.Batches+s.Skipped, verdict)
 	for _, ps := range s.Partitions {
-		fmt.Fprintf(w, "scf-local:   partition %d: offset %s; batches %d, retried %d, skipped %d\n", ps.Partition, partitionPosition(ps), ps.Batches, ps.Retried, ps.Skipped)
+		var unfinished string
+		if o, ok := end.offsets[ps.Partition]; ok {
+			unfinished = fmt.Sprintf(", unfinished offsets %d-%d", o[0], o[1])
+		}
+		fmt.Fprintf(w, "scf-local:   partition %d: offset %s; batches %d, retried %d, skipped %d%s\n", ps.Partition, partitionPosition(ps), ps.Batches, ps.Retried, ps.Skipped, unfinished)
 	}
 	fmt.Fprintf(w, "scf-local: contacts registered %d, failed for good %d; batches retried %d (failed attempts %d)\n",
 		s.Registered, s.FailedForGood, s.Retried, s.FailedAttempts)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/scf-dbbrain/addusercontact/internal/kafkatrigger"
+	"github.com/scf-dbbrain/addusercontact/internal/testsupport"
 )
 
 // consumeMessages is a --produce file: four contacts, a batch of two, a
@@ -144,8 +147,119 @@ func TestConsumeUsage(t *testing.T) {
 	if o.code != exitUsage || !strings.Contains(o.stderr, "no messages") {
 		t.Errorf("an empty --produce: exit %d:\n%s", o.code, o.stderr)
 	}
+	// A --produce file that cannot be read is a bad argument, as invoke's
+	// --event is: a missing file, and a directory, which opens but fails to
+	// read.
+	for file, want := range map[string]string{filepath.Join(t.TempDir(), "absent.txt"): "no such file", t.TempDir(): "is a directory"} {
+		o := runCLI(t, nil, "", "consume", "--embedded-kafka", "--produce", file, "--bin", fixtureBin)
+		if o.code != exitUsage || !strings.Contains(o.stderr, "--produce") || !strings.Contains(o.stderr, want) {
+			t.Errorf("--produce %s: exit %d, want %d and %q:\n%s", file, o.code, exitUsage, want, o.stderr)
+		}
+	}
 	if o := runCLI(t, nil, "", "consume", "-h"); o.code != 0 || !strings.Contains(o.stderr, "--until-idle") || !strings.Contains(o.stderr, "Exit status: 0 every batch acknowledged") {
 		t.Errorf("consume -h: exit %d:\n%s", o.code, o.stderr)
+	}
+}
+
+// Interrupted (SIGINT cancels run's context) with a batch in flight on each
+// partition, consume says so, counts those batches unfinished, and exits
+// 3: every batch the run took was not acknowledged. The next run delivers
+// them again from the committed offsets.
+func TestConsumeInterruptedWithBatchesInFlight(t *testing.T) {
+	bin := realFunction(t)
+	ctx, interrupt := context.WithCancel(t.Context())
+	defer interrupt()
+	var stdout, stderr testsupport.Buffer
+	done := make(chan error, 1)
+	go func() {
+		// 200 contacts at the emulator's 20 calls per second take seconds:
+		// the batches are still in flight when the test interrupts.
+		done <- run(ctx, []string{"scf-local", "consume", "--embedded-kafka", "--partitions", "2", "--emulator", "--bin", bin,
+			"--generate", "200", "--timeout", "120s", "--progress", "0", "--function-log", "-", "--results", "-"},
+			func(string) string { return "" }, strings.NewReader(""), &stdout, &stderr)
+	}()
+	for deadline := time.Now().Add(30 * time.Second); strings.Count(stderr.String(), "START RequestId:") < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			interrupt()
+			<-done
+			t.Fatalf("no invocation on both partitions:\n%s", stderr.String())
+		}
+	}
+	interrupt()
+	err := <-done
+	var reported bytes.Buffer
+	if code := exitCode(err, &reported); code != exitFunctionError {
+		t.Errorf("exit %d (%v), want %d", code, err, exitFunctionError)
+	}
+	out := stderr.String()
+	if strings.Contains(out, "every batch acknowledged") {
+		t.Errorf("an interrupted run with batches in flight says every batch was acknowledged:\n%s", out)
+	}
+	for _, want := range []string{
+		"0 records in 0 batches; interrupted; batches skipped 0 (0 records), still failing 0, unfinished ",
+		" (200 records), delivered again by the next run: exit status 3",
+		"partition 0: offset 0/", "partition 1: offset 0/",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, out)
+		}
+	}
+	if n := regexp.MustCompile(`, unfinished offsets 0-\d+\n`).FindAllString(out, -1); len(n) != 2 {
+		t.Errorf("%d partitions with unfinished offsets, want 2:\n%s", len(n), out)
+	}
+	var records int
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var r kafkatrigger.BatchResult
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Outcome != kafkatrigger.OutcomeUnfinished || r.Committed {
+			t.Errorf("result line %s (%v), want unfinished and not committed", line, err)
+		}
+		records += r.Records
+	}
+	if records != 200 {
+		t.Errorf("the results' unfinished batches hold %d records, want 200:\n%s", records, stdout.String())
+	}
+}
+
+// The end of a run as the summary and the exit status see it: an
+// interrupt with nothing in flight is a clean stop; a batch abandoned in a
+// partition a rebalance took away is the new owner's; the batches a
+// partition abandoned after its last one done with are unfinished.
+func TestConsumeEnd(t *testing.T) {
+	unfinished := func(p int32, first, last int64) kafkatrigger.BatchResult {
+		return kafkatrigger.BatchResult{Partition: p, FirstOffset: first, LastOffset: last, Records: int(last - first + 1), Outcome: kafkatrigger.OutcomeUnfinished}
+	}
+	s := kafkatrigger.Stats{Records: 10, Batches: 1, Partitions: []kafkatrigger.PartitionStats{
+		{Partition: 0, Assigned: true, Offset: 10, HighWater: 10, Batches: 1},
+		{Partition: 1, Assigned: false, Offset: 0, HighWater: 50},
+		{Partition: 2, Assigned: true, Offset: 0, HighWater: 30},
+	}}
+	summary := func(end consumeEnd) string {
+		var b bytes.Buffer
+		(&consumeProgress{w: &b}).summary(s, end, nil)
+		return b.String()
+	}
+
+	clean := endOf(s, map[int32]map[int64]kafkatrigger.BatchResult{1: {0: unfinished(1, 0, 49)}}, true)
+	if !clean.acknowledged(s) {
+		t.Errorf("a batch of a revoked partition counted as this run's: %+v", clean)
+	}
+	if got := summary(clean); !strings.Contains(got, "10 records in 1 batches; interrupted; every batch acknowledged\n") {
+		t.Errorf("a clean interrupt's summary:\n%s", got)
+	}
+
+	cut := endOf(s, map[int32]map[int64]kafkatrigger.BatchResult{2: {0: unfinished(2, 0, 19), 20: unfinished(2, 20, 29)}}, true)
+	if cut.acknowledged(s) || cut.batches != 2 || cut.records != 30 {
+		t.Errorf("two batches abandoned in partition 2: %+v", cut)
+	}
+	got := summary(cut)
+	for _, want := range []string{
+		"10 records in 1 batches; interrupted; batches skipped 0 (0 records), still failing 0, unfinished 2 (30 records), delivered again by the next run: exit status 3\n",
+		"partition 0: offset 10/10; batches 1, retried 0, skipped 0\n",
+		"partition 2: offset 0/30; batches 0, retried 0, skipped 0, unfinished offsets 0-29\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
 	}
 }
 

@@ -525,6 +525,7 @@ func TestBinaryExitStatuses(t *testing.T) {
 		{[]string{"generate-event", "nope"}, "", exitUsage},
 		{[]string{"invoke", "--bin", fixtureBin, "--event", "-"}, `{"mode":"error","message":"x"}`, exitFunctionError},
 		{[]string{"invoke", "--bin", fixtureBin, "--event", "-", "--timeout", "300ms"}, `{"mode":"sleep","sleep_ms":600000}`, exitTimeout},
+		{[]string{"consume", "--embedded-kafka", "--bin", fixtureBin, "--produce", filepath.Join(t.TempDir(), "absent.txt")}, "", exitUsage},
 	} {
 		cmd := exec.CommandContext(t.Context(), bin, tc.args...)
 		cmd.Stdin = strings.NewReader(tc.stdin)

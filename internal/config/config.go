@@ -79,7 +79,7 @@ func Load(getenv func(string) string) (Config, error) {
 }
 
 func invalid(name, value, want string) error {
-	return apierror.E(apierror.Setup, apierror.InvalidConfiguration, "%s is %s; it must be %s", name, apierror.Quote(redact.URLsIn(value)), want)
+	return apierror.E(apierror.Setup, apierror.InvalidConfiguration, "%s is %s; it must be %s", name, apierror.Quote(redact.URL(value)), want)
 }
 
 // String renders the configuration for the start-up log line.

@@ -106,6 +106,26 @@ func TestEndpointPasswordMasked(t *testing.T) {
 	}
 }
 
+// A password holding a space, a quote, a bracket, an "@" or a "/" is masked
+// whole too, in the endpoint's message and in any variable's.
+func TestEndpointOddPasswordMasked(t *testing.T) {
+	t.Parallel()
+	for _, odd := range []string{" ", `"`, "<", "@", "/", "/x@", "#"} {
+		for _, name := range []string{EnvEndpoint, EnvRPS, EnvConcurrency, EnvMargin, EnvLogLevel} {
+			ep := "http://user:PWA" + odd + "PWB@127.0.0.1:9000"
+			_, err := Load(env(map[string]string{name: ep}))
+			e := apierror.From(err)
+			if e == nil || e.Kind != apierror.Setup || e.Code != apierror.InvalidConfiguration {
+				t.Errorf("%s=%s: got %v", name, ep, err)
+				continue
+			}
+			if msg := fmt.Sprintf("%v %+v %s", err, e, e.Message); strings.Contains(msg, "PWA") || strings.Contains(msg, "PWB") || !strings.Contains(msg, name) || !strings.Contains(msg, "user:xxxxx@") {
+				t.Errorf("%s=%s: %s", name, ep, msg)
+			}
+		}
+	}
+}
+
 // String, the start-up log line, shows the whole configuration.
 func TestString(t *testing.T) {
 	t.Parallel()

@@ -228,6 +228,51 @@ func TestEndpointPasswordNeverShown(t *testing.T) {
 	}
 }
 
+// A password holding any character is masked whole, url.Parse failing on
+// it or not, and whatever the value lacks (a scheme, the "//"): the password
+// is "PWA", one odd character, "PWB", so that neither half may show.
+func TestEndpointOddPasswordNeverShown(t *testing.T) {
+	t.Parallel()
+	addr := closedAddr(t)
+	for _, odd := range []string{" ", `"`, "<", ">", "'", "@", "/", "/x@", ":", "#", "?", "%", "\\", "\t", "://"} {
+		for _, override := range []string{
+			"http://user:PWA" + odd + "PWB@" + addr,
+			"https://user:PWA" + odd + "PWB@" + addr + "/",
+			"http://user:PWA" + odd + "PWB@[::1",
+			"user:PWA" + odd + "PWB@" + addr,
+			"//user:PWA" + odd + "PWB@" + addr,
+			"http:/user:PWA" + odd + "PWB@" + addr,
+		} {
+			_, err := dbbrain.ResolveEndpoint("ap-guangzhou", override)
+			if err == nil || strings.Contains(err.Error(), "PWA") || strings.Contains(err.Error(), "PWB") || !strings.Contains(err.Error(), "xxxxx@") {
+				t.Errorf("ResolveEndpoint(%q) = %v", override, err)
+			}
+		}
+	}
+	// The user part shows when plain, the host always.
+	for override, want := range map[string]string{
+		"http://user:se cret@" + addr:    `"http://user:xxxxx@` + addr + `" is not a URL`,
+		"http://user:se\"cret@" + addr:   `"http://user:xxxxx@` + addr + `" is not a URL`,
+		"http://user:se<cret@" + addr:    `"http://user:xxxxx@` + addr + `" is not a URL`,
+		"http://user:se/cr@et@" + addr:   `"http://user:xxxxx@` + addr + `" is not a URL`,
+		"http://user:se@cret@" + addr:    `"http://user:xxxxx@` + addr + `" must be a scheme and host only`,
+		"http://user:1234#cret@" + addr:  `"http://user:xxxxx@` + addr + `" must be a scheme and host only`,
+		"http://us er:secret@" + addr:    `"http://xxxxx@` + addr + `" is not a URL`,
+		"http://a@b.cn:secret@" + addr:   `"http://xxxxx@` + addr + `" must be a scheme and host only`,
+		"ftp://user:se cret@" + addr:     `"ftp://user:xxxxx@` + addr + `" is not a URL`,
+		"user:secret@" + addr:            `"user:xxxxx@` + addr + `" must start with http:// or https://`,
+		"user:se://cret@" + addr:         `"user:xxxxx@` + addr + `" must start with http:// or https://`,
+		"http://user@[::1":               `"http://user@[::1" is not a URL: missing ']' in host`,
+		"http://[::1":                    `"http://[::1" is not a URL: missing ']' in host`,
+		"http://127.0.0.1:9000#fragment": `"http://127.0.0.1:9000#fragment" must be a scheme and host only`,
+	} {
+		_, err := dbbrain.ResolveEndpoint("ap-guangzhou", override)
+		if err == nil || strings.Contains(err.Error(), "cret") || !strings.Contains(err.Error(), want) {
+			t.Errorf("ResolveEndpoint(%q) = %v, want %s", override, err, want)
+		}
+	}
+}
+
 func TestNonEnvelopeAnswers(t *testing.T) {
 	t.Parallel()
 	for name, tc := range map[string]struct {

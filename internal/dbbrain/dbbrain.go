@@ -4,6 +4,7 @@
 package dbbrain
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -47,16 +48,26 @@ func ResolveEndpoint(region, override string) (Endpoint, error) {
 		}
 		return Endpoint{Scheme: "HTTPS", Host: Service + "." + Domain}, nil
 	}
-	shown := redact.URLsIn(override) // messages reach answers and logs
+	// Messages reach answers and logs: the value is shown with its userinfo
+	// masked whatever its password holds, url.Parse's error never (it quotes
+	// the value), and its reason only when nothing was masked (a port it
+	// quotes may be a piece of a password holding a "/").
+	shown := redact.URL(override)
 	u, err := url.Parse(override)
 	if err != nil {
-		return Endpoint{}, fmt.Errorf("the endpoint %q is not a URL: %s", shown, redact.URLsIn(err.Error()))
+		var ue *url.Error
+		if shown != override || !errors.As(err, &ue) {
+			return Endpoint{}, fmt.Errorf("the endpoint %q is not a URL", shown)
+		}
+		return Endpoint{}, fmt.Errorf("the endpoint %q is not a URL: %v", shown, ue.Err)
 	}
 	scheme := strings.ToUpper(u.Scheme)
 	if scheme != "HTTP" && scheme != "HTTPS" {
 		return Endpoint{}, fmt.Errorf("the endpoint %q must start with http:// or https://", shown)
 	}
-	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+	// A fragment is refused too: "http://user:1234#x@host" parses as the
+	// host "user" on port 1234, a piece of a password in the start-up line.
+	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || strings.Contains(override, "#") {
 		return Endpoint{}, fmt.Errorf("the endpoint %q must be a scheme and host only, such as http://127.0.0.1:9000", shown)
 	}
 	return Endpoint{Scheme: scheme, Host: u.Host}, nil

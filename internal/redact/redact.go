@@ -40,8 +40,12 @@ func EmailsIn(s string) string {
 	return emailish.ReplaceAllStringFunc(s, Email)
 }
 
-// userinfo finds a URL's "scheme://user:password@" in free text.
-var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://[^\s/:@"'<>]*):[^\s"'<>]*@`)
+// userinfo finds a URL's "scheme://user:password@" in free text. The
+// password runs to the last "@" before a space: quotes and brackets are in it
+// (a quoted value escapes a '"' as `\"`), and nothing in free text tells
+// where a password holding a space ends, which is why a value known to be
+// one URL goes through URL instead.
+var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://[^\s/:@"'<>]*):\S*@`)
 
 // URLsIn masks the password of every URL in free text, as url.URL.Redacted does.
 func URLsIn(s string) string {
@@ -50,6 +54,39 @@ func URLsIn(s string) string {
 	}
 	return userinfo.ReplaceAllString(s, "${1}:xxxxx@")
 }
+
+// scheme is a URL's scheme (RFC 3986, section 3.1).
+var scheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
+// URL masks the userinfo of one value meant as a URL, such as a variable's,
+// whatever characters its password holds, and whether or not the value
+// parses: the userinfo runs from after "scheme://" (from the start without
+// one) to the value's last "@". It is shown as "user:xxxxx@" when the user
+// part is plain, as "xxxxx@" otherwise; one without a ":" holds no password
+// and is kept when plain, as url.URL.Redacted does. An "@" in a path or query
+// masks what comes before it too: more is hidden, never less.
+func URL(s string) string {
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return s
+	}
+	start := 0
+	if i := strings.Index(s[:at], "://"); i >= 0 && scheme.MatchString(s[:i]) {
+		start = i + len("://")
+	}
+	user, _, password := strings.Cut(s[start:at], ":")
+	switch {
+	case strings.TrimLeft(user, plainUser) != "":
+		return s[:start] + "xxxxx" + s[at:]
+	case password:
+		return s[:start] + user + ":xxxxx" + s[at:]
+	}
+	return s
+}
+
+// plainUser holds the characters a user name may show: RFC 3986's unreserved
+// characters, its sub-delimiters but "'", and "%" for escapes.
+const plainUser = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&()*+,;=%"
 
 // Secret replaces a secret with a marker that says only whether it was set.
 func Secret(s string) string {

@@ -86,6 +86,69 @@ func TestURLsIn(t *testing.T) {
 	}
 }
 
+// A quote or a bracket in a password is masked in free text too, up to the
+// last "@" before a space.
+func TestURLsInOddPassword(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		`Post "https://id:se\"cret@h/": refused`:       `Post "https://id:xxxxx@h/": refused`,
+		"at http://id:se<cr>et@h failed":               "at http://id:xxxxx@h failed",
+		"at http://id:se'cret@h failed":                "at http://id:xxxxx@h failed",
+		"at http://id:se@cr/et@h failed for a@b.cn":    "at http://id:xxxxx@h failed for a@b.cn",
+		"at http://127.0.0.1:9000 failed for a@b.cn":   "at http://127.0.0.1:9000 failed for a@b.cn",
+		`Post "http://127.0.0.1:9000/": refused a@b.c`: `Post "http://127.0.0.1:9000/": refused a@b.c`,
+	} {
+		if got := URLsIn(in); got != want {
+			t.Errorf("URLsIn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// URL masks one value's userinfo whatever its password holds, from after
+// "scheme://" (or the start) to the last "@".
+func TestURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://id:se cret@host":                   "https://id:xxxxx@host",
+		`https://id:se"cret@host`:                   "https://id:xxxxx@host",
+		"https://id:se<cret>@host":                  "https://id:xxxxx@host",
+		"https://id:se'cret@host":                   "https://id:xxxxx@host",
+		"https://id:se@cret@host":                   "https://id:xxxxx@host",
+		"https://id:se/cret@host":                   "https://id:xxxxx@host",
+		"https://id:se/cr@et@host:9000/":            "https://id:xxxxx@host:9000/",
+		"https://id:se:cret@host":                   "https://id:xxxxx@host",
+		"https://id:1234#cret@host":                 "https://id:xxxxx@host",
+		"https://id:se\ncret@host":                  "https://id:xxxxx@host",
+		"https://id:@host":                          "https://id:xxxxx@host",
+		"https://:secret@host":                      "https://:xxxxx@host",
+		"HTTPS://a:b@h/":                            "HTTPS://a:xxxxx@h/",
+		"https://us er:secret@host":                 "https://xxxxx@host",
+		"https://us\"er@host":                       "https://xxxxx@host",
+		"https://a@b.cn:secret@host":                "https://xxxxx@host",
+		"https://user@host":                         "https://user@host",
+		"https://user%40corp@host":                  "https://user%40corp@host",
+		"https://@host":                             "https://@host",
+		"id:secret@host":                            "id:xxxxx@host",
+		"id:se://cret@host":                         "id:xxxxx@host",
+		"//id:secret@host":                          "xxxxx@host",
+		"https:/id:secret@host":                     "https:xxxxx@host",
+		"se cret@host":                              "xxxxx@host",
+		"http://127.0.0.1:9000":                     "http://127.0.0.1:9000",
+		"https://dbbrain.intl.tencentcloudapi.com/": "https://dbbrain.intl.tencentcloudapi.com/",
+		"http://[::1":                               "http://[::1",
+		"":                                          "",
+		"2.5":                                       "2.5",
+	} {
+		got := URL(in)
+		if got != want {
+			t.Errorf("URL(%q) = %q, want %q", in, got, want)
+		}
+		if again := URLsIn(got); again != got {
+			t.Errorf("URLsIn(URL(%q)) = %q, not %q", in, again, got)
+		}
+	}
+}
+
 // Text that only holds an "@" is not an address, and keeps its shape.
 func TestEmailsInLeavesPunctuationAlone(t *testing.T) {
 	t.Parallel()
