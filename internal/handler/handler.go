@@ -89,12 +89,11 @@ func (h *Handler) Close() {
 	}
 }
 
-// MaxContacts bounds the contacts a delivery's records are read for: ten
-// times what one invocation can register in SCF's longest timeout. A record
-// past it is refused (never registrable as sent, so never delivered again
-// and again): 3,000 records of 1,000 invalid contacts each took 2.5 GB and
-// 20 s, on an instance that has 128 MB.
-const MaxContacts = 10_000
+// MaxFailures bounds the contacts of a delivery whose failures are kept one
+// by one: past it, a message's failed contacts are one failure, its first,
+// with their count. A delivery of 3,000 messages of 1,000 invalid contacts
+// each took 2.5 GB, on an instance that has 128 MB.
+const MaxFailures = 10_000
 
 // invocation is what one Invoke learned, for the answer and the log line.
 type invocation struct {
@@ -138,19 +137,24 @@ func (h *Handler) serve(ctx context.Context, inv *invocation, payload []byte) {
 		return
 	}
 	inv.batch = d.source.records()
+	failures := 0
 	for i, r := range d.records {
 		inv.records = append(inv.records, r.coords)
 		req, err := contact.Request{}, r.err
-		switch {
-		case len(inv.items) >= MaxContacts:
-			err = apierror.E(apierror.Invalid, apierror.InvalidParameterValue,
-				"the delivery holds more than %d contacts: this record was not read; lower the trigger's batch size (maxMsgNum)", MaxContacts)
-		case err == nil:
+		if err == nil {
 			req, err = h.decoder.Decode(r.params, h.cfg.Region)
 		}
 		if err != nil { // the whole message: one failed item
 			name, _, _ := r.params.String("Name")
 			req.Items = []contact.Item{{Name: apierror.ClipRunes(name, dbbrain.MaxNameLen), Err: err}}
+		}
+		if failures > MaxFailures {
+			req.Items = oneFailure(req.Items)
+		}
+		for _, it := range req.Items {
+			if it.Err != nil {
+				failures++
+			}
 		}
 		inv.add(i, req.Items)
 	}
@@ -164,6 +168,27 @@ func (h *Handler) serve(ctx context.Context, inv *invocation, payload []byte) {
 		inv.add(-1, req.Items)
 	}
 	h.register(ctx, inv)
+}
+
+// oneFailure keeps a message's valid contacts and its first failure, which
+// then counts the others: the record's verdict is the same.
+func oneFailure(items []contact.Item) []contact.Item {
+	var out []contact.Item
+	at, failed := -1, 0 // the first failure's place in out
+	for _, it := range items {
+		if it.Err == nil {
+			out = append(out, it)
+		} else if failed++; failed == 1 {
+			at = len(out)
+			out = append(out, it)
+		}
+	}
+	if failed > 1 {
+		e := *apierror.From(out[at].Err)
+		e.Message = fmt.Sprintf("%s (and %d more contacts of this message failed)", e.Message, failed-1)
+		out[at].Err = &e
+	}
+	return out
 }
 
 func (inv *invocation) add(record int, items []contact.Item) {

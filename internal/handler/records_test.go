@@ -342,32 +342,35 @@ func TestOneWarnLinePerRecord(t *testing.T) {
 	}
 }
 
-// A delivery is read for MaxContacts contacts at most: the records past them
-// are refused for good, each named, so that a delivery made of thousands of
-// large messages costs neither gigabytes nor a partition stalled for ever.
-func TestDeliveryReadForMaxContacts(t *testing.T) {
+// Past MaxFailures failed contacts, a message's failures are one failure
+// with their count, so that a delivery of thousands of invalid batches costs
+// neither gigabytes nor a partition stalled for ever; the verdicts are the
+// same, and a valid contact anywhere in the delivery is still registered or
+// delivered again, never refused for where it sits.
+func TestFailuresPastMaxFailures(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, emulator.Config{}, nil)
-	message := `{"Contacts":[` + strings.Repeat(`{},`, 999) + `{}]}` // 1000 contacts without a name
-	messages := make([]string, MaxContacts/1000+2)
+	invalid := `{"Contacts":[` + strings.Repeat(`{},`, 999) + `{}]}` // 1000 contacts without a name
+	messages := make([]string, MaxFailures/1000+2)
 	for i := range messages {
-		messages[i] = message
+		messages[i] = invalid
 	}
+	last := len(messages) - 1
+	messages[last] = `{"Contacts":[{"Name":"John Smith","ContactInfo":"test@qq.com"},` + strings.Repeat(`{},`, 998) + `{}]}`
 	d := f.deliver(ckafkaEvent(messages...), 10*time.Second)
 	if d.fnErr != "" {
 		t.Fatalf("a function error for contacts that can never be registered: %s", d.fnErr)
 	}
-	refused := map[string]int{}
+	byRecord := map[string][]Result{}
 	for _, r := range d.Results {
-		if r.Error == nil {
-			t.Fatalf("registered: %+v", r)
-		}
-		refused[r.Error.Code]++
-		if strings.Contains(r.Error.Message, "more than 10000 contacts") && !strings.HasPrefix(r.Record, "topic=") {
-			t.Errorf("a refused record without its coordinates: %+v", r)
-		}
+		byRecord[r.Record] = append(byRecord[r.Record], r)
 	}
-	if refused["MissingParameter"] != MaxContacts || refused["InvalidParameterValue"] != 2 {
-		t.Errorf("refusals by code: %v; want %d contacts read and 2 records refused", refused, MaxContacts)
+	if len(byRecord) != len(messages) || d.FailedCount != len(d.Results)-1 || d.SucceededCount != 1 {
+		t.Fatalf("%d records, %d results, %d failed, %d succeeded", len(byRecord), len(d.Results), d.FailedCount, d.SucceededCount)
+	}
+	lastResults := byRecord[fmt.Sprintf("topic=dba-onboarding partition=3 offset=%d", 100+last)]
+	if len(lastResults) != 2 || lastResults[0].ID == nil || lastResults[1].Error == nil ||
+		!strings.HasSuffix(lastResults[1].Error.Message, "(and 998 more contacts of this message failed)") {
+		t.Errorf("the last message's results: %+v", lastResults)
 	}
 }
