@@ -49,11 +49,12 @@ type Registrar struct {
 
 // Outcome is what happened to one contact.
 type Outcome struct {
-	ID        int64  // The contact's id on success.
-	RequestID string // DBbrain's RequestId of the answer that decided it.
-	Err       error  // An *apierror.Error on failure; its kind is the verdict.
-	Attempts  int    // AddUserContact calls made.
-	Existing  bool   // It was registered already, with the same email.
+	held      *dbbrain.Contact // On a conflict, the contact that holds the name.
+	ID        int64            // The contact's id on success.
+	RequestID string           // DBbrain's RequestId of the answer that decided it.
+	Err       error            // An *apierror.Error on failure; its kind is the verdict.
+	Attempts  int              // AddUserContact calls made.
+	Existing  bool             // It was registered already, with the same email.
 }
 
 // LookupChunk is how many names one DescribeAllUserContact asks for.
@@ -105,10 +106,10 @@ func DefaultBackoff() backoff.BackOff {
 
 // Register registers contacts concurrently and returns their outcomes in
 // order. With LookFirst it sends only the names a lookup did not find. A name
-// given twice is sent once for each email: its copies share the outcome of
-// the first with their email, and a copy with another email is a conflict,
-// unless the first was refused or the name is held with another email, when
-// it has a round of its own. Contacts left without time for a call are "not
+// given twice is sent once: its copies are judged against the name's holder
+// once known (the same email: registered; another: a conflict), and when
+// DBbrain refused the copy sent, a copy with another email gets a round of
+// its own, up to maxRounds. Contacts left without time for a call are "not
 // attempted"; after a Setup failure nothing more is sent, and what was not
 // sent carries that failure.
 func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []Outcome {
@@ -117,12 +118,16 @@ func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []
 	defer cancel()
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	return r.registerAll(ctx, stop, contacts, len(contacts) == 1)
+	return r.registerAll(ctx, stop, contacts, len(contacts) == 1, 0)
 }
+
+// maxRounds bounds the rounds a name's copies get when DBbrain refuses them:
+// one per email, up to this many.
+const maxRounds = 3
 
 // registerAll is one round of Register: alone says that contacts is the
 // invocation's only contact.
-func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFunc, contacts []contact.Contact, alone bool) []Outcome {
+func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFunc, contacts []contact.Contact, alone bool, round int) []Outcome {
 	out := make([]Outcome, len(contacts))
 	first := map[string]int{} // each name's first index
 	var unique []int
@@ -162,12 +167,12 @@ func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFun
 	}
 	close(jobs)
 	wg.Wait()
-	var again []int // copies with another email than one refused, or than the name's holder
+	var again []int // copies with another email than one DBbrain refused: the name's holder is unknown
 	for i, c := range contacts {
 		j := first[c.Name]
 		switch k := apierror.KindOf(out[j].Err); {
 		case j == i:
-		case (k == apierror.Invalid || k == apierror.Conflict) && !sameEmail(contacts[j].ContactInfo, c.ContactInfo):
+		case k == apierror.Invalid && round < maxRounds && !sameEmail(contacts[j].ContactInfo, c.ContactInfo):
 			again = append(again, i)
 		default:
 			out[i] = repeated(out[j], contacts[j], c)
@@ -178,7 +183,7 @@ func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFun
 		for k, i := range again {
 			rest[k] = contacts[i]
 		}
-		for k, o := range r.registerAll(ctx, stop, rest, false) {
+		for k, o := range r.registerAll(ctx, stop, rest, false, round+1) {
 			out[again[k]] = o
 		}
 	}
@@ -186,12 +191,17 @@ func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFun
 }
 
 // repeated is the outcome of a name seen earlier in the batch: the earlier
-// one's with the same email, a conflict with another.
+// one's with the same email, else judged against the name's holder, known
+// when the earlier one was registered or a conflict.
 func repeated(o Outcome, earlier, c contact.Contact) Outcome {
-	if o.Err != nil || sameEmail(earlier.ContactInfo, c.ContactInfo) {
+	switch {
+	case o.held != nil:
+		o, _ = match([]dbbrain.Contact{*o.held}, c)
+		return o
+	case o.Err != nil || sameEmail(earlier.ContactInfo, c.ContactInfo):
 		return Outcome{ID: o.ID, RequestID: o.RequestID, Err: o.Err, Existing: o.Err == nil}
 	}
-	return conflict(c, o.RequestID)
+	return conflict(c, dbbrain.Contact{ID: o.ID, Name: earlier.Name, Mail: earlier.ContactInfo, RequestID: o.RequestID})
 }
 
 // lookupResult is one chunk's lookup.
@@ -410,7 +420,7 @@ func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
 	case sameEmail(known[i].Mail, c.ContactInfo):
 		return Outcome{ID: known[i].ID, RequestID: known[i].RequestID, Existing: true}, true
 	}
-	return conflict(c, known[i].RequestID), true
+	return conflict(c, known[i]), true
 }
 
 // sameEmail compares addresses up to surrounding spaces and ASCII case:
@@ -426,12 +436,12 @@ func sameEmail(stored, given string) bool {
 }
 
 // conflict is the outcome of a name that exists with another email.
-func conflict(c contact.Contact, requestID string) Outcome {
-	return Outcome{Err: &apierror.Error{
+func conflict(c contact.Contact, held dbbrain.Contact) Outcome {
+	return Outcome{held: &held, Err: &apierror.Error{
 		Kind: apierror.Conflict, Code: apierror.FailedOperation,
 		Message: "a contact named " + strconv.Quote(c.Name) + " already exists with a different email address; " +
 			"DBbrain cannot modify or delete contacts through the API, so register this one under another name",
-		RequestID: requestID,
+		RequestID: held.RequestID,
 	}}
 }
 

@@ -1030,6 +1030,38 @@ func TestRepeatedNameWithAnotherEmail(t *testing.T) {
 	})
 }
 
+// Copies of a name held with another email are judged against the holder
+// the first lookup found: a thousand copies cost one lookup, not a round each.
+func TestCopiesOfAHeldNameAreJudgedAtOnce(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		api := &fakeAPI{
+			add:      func(int) (dbbrain.AddResult, error) { return dbbrain.AddResult{ID: 99}, nil },
+			describe: listing(dbbrain.Contact{ID: 7, Name: "ops", Mail: "owner@example.com"}),
+		}
+		r := fakeRegistrar(api)
+		r.LookFirst = true
+		copies := make([]contact.Contact, 1000)
+		for i := range copies {
+			copies[i] = contact.Contact{Name: "ops", ContactInfo: fmt.Sprintf("ops.%d@example.com", i), Product: dbbrain.Product}
+		}
+		copies[500].ContactInfo = "Owner@example.com"
+		outs := r.Register(withTimeout(t, 30*time.Second), copies)
+		for i, o := range outs {
+			if i == 500 {
+				if o.Err != nil || o.ID != 7 || !o.Existing {
+					t.Errorf("the copy with the holder's email: %+v", o)
+				}
+			} else if apierror.KindOf(o.Err) != apierror.Conflict {
+				t.Errorf("copy %d: %+v, want a conflict", i, o)
+			}
+		}
+		if len(api.describes) != 1 || api.adds != 0 {
+			t.Errorf("%d lookups and %d adds for copies of a held name", len(api.describes), api.adds)
+		}
+	})
+}
+
 // A name listed twice (the 2021-05-27 API, sharing the store, does not keep
 // names unique) is matched by the entry with the contact's email.
 func TestLookupPrefersTheEntryWithTheEmail(t *testing.T) {
