@@ -275,14 +275,26 @@ func readRecords(src Source, list []jsontext.Value) []record {
 }
 
 // readRecord decodes a record: a name repeated in its metadata does not
-// lose its message, but a repeated message (at the pointer msg) is refused,
-// as neither copy can be trusted over the other.
-func readRecord(raw jsontext.Value, v any, msg string) error {
+// lose its message, but a repeated message (at the pointer msg, however its
+// object repeats) is refused, as neither copy can be trusted over the other.
+func readRecord(raw jsontext.Value, v any, msg jsontext.Pointer) error {
 	err := contact.Unmarshal(raw, v, "the record")
-	if se, ok := errors.AsType[*jsontext.SyntacticError](err); ok && errors.Is(se, jsontext.ErrDuplicateName) && string(se.JSONPointer) != msg {
-		return contact.Unmarshal(raw, v, "the record", jsontext.AllowDuplicateNames(true))
+	if se, ok := errors.AsType[*jsontext.SyntacticError](err); !ok || !errors.Is(se, jsontext.ErrDuplicateName) || se.JSONPointer == msg {
+		return err
 	}
-	return err
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), lenient())
+	for n := 0; ; {
+		_, err := dec.ReadToken()
+		if err != nil {
+			break
+		}
+		if kind, i := dec.StackIndex(dec.StackDepth()); kind == '{' && i%2 == 1 && dec.StackPointer() == msg {
+			if n++; n > 1 { // a name, read where msg is
+				return invalid("the record has the member %s more than once (at %s)", apierror.Quote(msg.LastToken()), apierror.Quote(string(msg)))
+			}
+		}
+	}
+	return contact.Unmarshal(raw, v, "the record", jsontext.AllowDuplicateNames(true))
 }
 
 // coordinates renders "topic=t partition=0 offset=7" as sent; a value that

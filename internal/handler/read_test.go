@@ -92,6 +92,19 @@ func TestRecordVariants(t *testing.T) {
 	if r := d.records[1]; apierror.CodeOf(r.err) != apierror.InvalidParameter || !strings.Contains(r.err.Error(), "msgBody") {
 		t.Errorf("a repeated message: %+v", r)
 	}
+	for _, rec := range []string{
+		`{"Ckafka":{"topic":"t","topic":"u","msgBody":"{}","msgBody":"{\"Name\":\"John Smith\"}"}}`,
+		`{"Ckafka":{"topic":"t","msgBody":"{}"},"Ckafka":{"msgBody":"{\"Name\":\"John Smith\"}"}}`,
+	} {
+		d, err := read([]byte(`{"Records":[` + rec + `]}`))
+		if err != nil || apierror.CodeOf(d.records[0].err) != apierror.InvalidParameter || !strings.Contains(d.records[0].err.Error(), `"msgBody" more than once`) {
+			t.Errorf("a repeated message behind another repeated name %s: %v %+v", rec, err, d)
+		}
+	}
+	d, err = read([]byte(`{"specversion":"1.0","id":"a","id":"b","data":{},"data":{"Name":"John Smith"}}`))
+	if err != nil || apierror.CodeOf(d.records[0].err) != apierror.InvalidParameter {
+		t.Errorf("an EventBridge event's data twice: %v %+v", err, d)
+	}
 	d, err = read([]byte(`{"specversion":"1.0","id":"e1","type":"connector:tdmq","source":"y","props":{"a":1,"a":2},"data":{"msgId":"m","msgBody":"{\"Name\":\"John Smith\"}"}}`))
 	if err != nil || d.records[0].err != nil || d.records[0].coords != "id=e1 msgId=m" {
 		t.Errorf("a connector event with a repeated name in its metadata: %v %+v", err, d)
