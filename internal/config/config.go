@@ -150,6 +150,6 @@ func (c Credentials) Resolve(ctx context.Context) (common.CredentialIface, strin
 	case <-ctx.Done():
 	}
 	return nil, "", apierror.E(apierror.Setup, apierror.AuthFailure,
-		"no credentials found: attach an execution role to the function (a CAM role trusted by scf.qcloud.com that allows dbbrain:AddUserContact; serverless.yml `role`), "+
+		"no credentials found: attach an execution role to the function (a CAM role trusted by scf.qcloud.com that allows dbbrain:AddUserContact and dbbrain:DescribeAllUserContact; serverless.yml `role`), "+
 			"or for local runs set %s and %s (and %s for temporary keys)", EnvRoleSecretID, EnvRoleSecretKey, EnvRoleToken)
 }

@@ -82,6 +82,10 @@ const (
 	// that hung until the deadline measures the deadline, not DBbrain, and a
 	// few of them must not make a warm instance refuse every later call.
 	maxObservation = 2 * time.Second
+	// maxDeviation caps what one call may teach the jitter estimate: a cold
+	// call's handshake or a hung call is no measure of how calls bunch, and
+	// one of them must cost at most a few percent of the pace.
+	maxDeviation = 100 * time.Millisecond
 )
 
 // NewPacer returns a Pacer running at ceiling calls per second. now is the
@@ -145,7 +149,7 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	if p.mean == 0 {
 		p.mean = max(took, 1)
 	}
-	p.jitter += (max(took-p.mean, p.mean-took) - p.jitter) / 5
+	p.jitter += (min(max(took-p.mean, p.mean-took), maxDeviation) - p.jitter) / 5
 	p.mean += (took - p.mean) / 5
 	recent := p.recent(now)
 	switch {
@@ -188,7 +192,7 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	// closer together than they were sent, so a window's worth is spread
 	// over a second and 2d: a busy host or network (30 ms of jitter) had an
 	// instance alone throttled at the ceiling and paced at a quarter of it.
-	p.limiter.SetLimit(rate.Limit(p.pace() * Pacing / (1 + 2*p.jitter.Seconds())))
+	p.limiter.SetLimit(rate.Limit(max(p.pace()*Pacing/(1+2*p.jitter.Seconds()), minRate)))
 }
 
 // pace is the ceiling divided by the instances assumed, one fewer while

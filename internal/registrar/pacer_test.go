@@ -288,3 +288,19 @@ func TestPacerMarginFollowsJitter(t *testing.T) {
 		}
 	}
 }
+
+// One slow call (a cold connection's handshake, a hung call) teaches the
+// jitter estimate at most maxDeviation: the pace dips by a few percent for a
+// few seconds, not to a third (it did, before the cap).
+func TestPacerMarginAfterOneSlowCall(t *testing.T) {
+	p := NewPacer(20, time.Now)
+	p.Observe(2*time.Second, false)
+	low := math.Inf(1)
+	for range 40 {
+		p.Observe(50*time.Millisecond, false)
+		low = min(low, float64(p.limiter.Limit()))
+	}
+	if low < 0.8*20 || float64(p.limiter.Limit()) < 0.98*20 {
+		t.Errorf("after a 2 s call: the limiter fell to %.2f/s and is at %.2f/s after 40 calls", low, float64(p.limiter.Limit()))
+	}
+}
