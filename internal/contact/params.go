@@ -89,11 +89,15 @@ func Walk(data []byte, what string, depth int) error {
 		case err != nil:
 			return syntaxError(what, err)
 		}
-		kind, n := dec.StackIndex(dec.StackDepth())
+		d := dec.StackDepth() // the container the token is a member of
+		if k := tok.Kind(); k == '{' || k == '[' {
+			d-- // counted in its parent, which a list of objects would never reach otherwise
+		}
+		kind, n := dec.StackIndex(d)
 		if kind == '{' {
 			n /= 2 // a name and a value each
 		}
-		if n > MaxMembers && tok.Kind() != '}' && tok.Kind() != ']' && (depth == 0 || dec.StackDepth() <= depth) {
+		if n > MaxMembers && (depth == 0 || d <= depth) {
 			at := "at its top level"
 			if p := dec.StackPointer().Parent(); p != "" {
 				at = "at " + apierror.Quote(string(p))

@@ -368,3 +368,26 @@ func TestUnmarshalPlainWords(t *testing.T) {
 		}
 	}
 }
+
+// A list or object whose members are all objects or lists is bounded too:
+// its members are counted where each opens.
+func TestWalkCountsContainerMembers(t *testing.T) {
+	t.Parallel()
+	for name, in := range map[string]string{
+		"list of objects":  `[` + strings.Repeat(`{},`, MaxMembers) + `{}]`,
+		"list of lists":    `[` + strings.Repeat(`[],`, MaxMembers) + `[]]`,
+		"nested in object": `{"a":[` + strings.Repeat(`{},`, MaxMembers) + `{}]}`,
+	} {
+		if err := Walk([]byte(in), "the event", 0); apierror.CodeOf(err) != apierror.InvalidParameter || !strings.Contains(err.Error(), "more than 10000 members") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if name == "nested in object" {
+			if err := Walk([]byte(in), "the event", 1); err != nil {
+				t.Errorf("%s, depth 1: %v", name, err)
+			}
+		}
+	}
+	if err := Walk([]byte(`[`+strings.Repeat(`{},`, MaxMembers-1)+`{}]`), "the event", 0); err != nil {
+		t.Errorf("exactly %d objects: %v", MaxMembers, err)
+	}
+}

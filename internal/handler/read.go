@@ -77,9 +77,15 @@ func read(payload []byte) (delivery, error) {
 	}
 	if t := bytes.TrimSpace(payload); len(t) > 0 && t[0] == '[' { // a bare list of CloudEvents
 		var list []jsontext.Value
-		var first map[string]jsontext.Value // bounded: Walk has counted its members
-		if contact.Walk(payload, "the event", 1) != nil || json.Unmarshal(payload, &list, lenient()) != nil ||
-			len(list) == 0 || json.Unmarshal(list[0], &first, lenient()) != nil || first["specversion"] == nil {
+		var first struct {
+			SpecVersion jsontext.Value `json:"specversion"`
+		}
+		firstEvent, _ := firstRecord(jsontext.Value(t))
+		switch err := contact.Walk(payload, "the event", 1); {
+		case err != nil && jsontext.Value(t).IsValid(lenient()): // too many events
+			return delivery{source: Direct}, err
+		case err != nil || json.Unmarshal(firstEvent, &first, lenient()) != nil || first.SpecVersion == nil ||
+			json.Unmarshal(payload, &list, lenient()) != nil:
 			return delivery{source: Direct}, invalid("the event must be a JSON object, not a list")
 		}
 		return delivery{source: EventBridge, records: readRecords(EventBridge, list)}, nil
@@ -168,16 +174,15 @@ func read(payload []byte) (delivery, error) {
 func detect(top contact.Params) (Source, error) {
 	t, _ := top.Raw("Type")
 	raw, hasRecords := top.Raw("Records")
-	var records []jsontext.Value
-	listErr := json.Unmarshal(raw, &records, lenient())
-	k, isHTTP := firstKey(records), top.Has("httpMethod") && top.Has("headers")
+	first, isList := firstRecord(raw)
+	k, isHTTP := firstKey(first), top.Has("httpMethod") && top.Has("headers")
 	var notServed string
 	switch {
 	case isHTTP && (top.Has("requestContext") || top.Has("isBase64Encoded")):
 		return APIGateway, nil
 	case isHTTP:
 		return FunctionURL, nil
-	case hasRecords && listErr != nil:
+	case hasRecords && !isList:
 		return Direct, invalid("the event's Records must be a list of records, not %s", contact.JSONKind(raw))
 	case string(bytes.TrimSpace(t)) == `"Timer"`:
 		return Timer, nil
@@ -191,7 +196,7 @@ func detect(top contact.Params) (Source, error) {
 		notServed = "COS"
 	case top.Has("clslogs"):
 		notServed = "CLS"
-	case len(records) > 0:
+	case first != nil:
 		notServed = "an unknown trigger (its Records hold " + apierror.Quote(k) + ")"
 	default:
 		return Direct, nil
@@ -200,10 +205,24 @@ func detect(top contact.Params) (Source, error) {
 		"this function does not serve events from %s: it registers contacts from HTTP, timer, direct, CKafka, CMQ and EventBridge events", notServed)
 }
 
+// firstRecord reads a list's first member alone: a list of millions of
+// records costs nothing before its size is refused.
+func firstRecord(raw jsontext.Value) (first jsontext.Value, isList bool) {
+	if raw.Kind() != '[' {
+		return nil, false
+	}
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), lenient())
+	if _, err := dec.ReadToken(); err != nil || dec.PeekKind() == ']' {
+		return nil, true
+	}
+	first, _ = dec.ReadValue()
+	return first, true
+}
+
 // firstKey names the first record's member that tells the trigger, if any.
-func firstKey(records []jsontext.Value) string {
+func firstKey(record jsontext.Value) string {
 	var first map[string]jsontext.Value
-	if len(records) == 0 || json.Unmarshal(records[0], &first, lenient()) != nil {
+	if record == nil || json.Unmarshal(record, &first, lenient()) != nil {
 		return ""
 	}
 	for _, k := range []string{"Ckafka", "CMQ", "cos"} {

@@ -347,6 +347,22 @@ func TestHTTPRejects(t *testing.T) {
 	}
 }
 
+// A delivery of more records than an object or list may hold is refused
+// whole, with no record read: their list is never unmarshalled.
+func TestTooManyRecordsRefused(t *testing.T) {
+	t.Parallel()
+	for _, event := range []string{
+		`{"Records":[` + strings.Repeat(`{},`, contact.MaxMembers) + `{}]}`,
+		`{"Records":[` + strings.Repeat(`{"Ckafka":{"msgBody":"{}"}},`, contact.MaxMembers) + `{}]}`,
+		`[` + strings.Repeat(`{"specversion":"1.0"},`, contact.MaxMembers) + `{}]`,
+	} {
+		d, err := read([]byte(event))
+		if apierror.CodeOf(err) != apierror.InvalidParameter || !strings.Contains(err.Error(), "more than 10000 members") || d.records != nil {
+			t.Errorf("%s…: %v, %d records", event[:40], err, len(d.records))
+		}
+	}
+}
+
 // Header values nested thousands deep are refused at the first list inside
 // a list, without walking the rest.
 func TestNestedListsRefusedQuickly(t *testing.T) {
