@@ -188,11 +188,12 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 			p.hold = now.Add(window)
 		}
 	}
-	// Calls whose latency varies by d reach the window up to about 2d
-	// closer together than they were sent, so a window's worth is spread
-	// over a second and 2d: a busy host or network (30 ms of jitter) had an
-	// instance alone throttled at the ceiling and paced at a quarter of it.
-	p.limiter.SetLimit(rate.Limit(max(p.pace()*Pacing/(1+2*p.jitter.Seconds()), minRate)))
+	// Calls whose latency varies by d reach the window up to about d closer
+	// together than they were sent (half of it on the way there, either
+	// way), so a window's worth is spread over a second and d: a busy host or
+	// network (30 ms of jitter) had a lone instance throttled at the ceiling
+	// and paced at a quarter of it.
+	p.limiter.SetLimit(rate.Limit(max(p.pace()*Pacing/(1+p.jitter.Seconds()), minRate)))
 }
 
 // pace is the ceiling divided by the instances assumed, one fewer while
