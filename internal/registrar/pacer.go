@@ -190,16 +190,10 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	}
 	// Calls whose latency varies by d reach the window up to about d closer
 	// together than they were sent (half of it on the way there, either
-	// way), so an instance alone spreads a window's worth over a second and
-	// d: a busy host or network (30 ms of jitter) had it throttled at the
-	// ceiling and paced at a quarter of it. Shared, the rules above absorb
-	// a throttle from jitter, and a margin that differs by instance made
-	// shares less even in the simulation.
-	margin := 1.0
-	if p.n <= 1 {
-		margin += p.jitter.Seconds()
-	}
-	p.limiter.SetLimit(rate.Limit(max(p.pace()*Pacing/margin, minRate)))
+	// way), so a window's worth is spread over a second and d: a busy host or
+	// network (30 ms of jitter) had a lone instance throttled at the ceiling
+	// and paced at a quarter of it.
+	p.limiter.SetLimit(rate.Limit(max(p.pace()*Pacing/(1+p.jitter.Seconds()), minRate)))
 }
 
 // pace is the ceiling divided by the instances assumed, one fewer while
