@@ -88,7 +88,7 @@ func read(payload []byte) (delivery, error) {
 			json.Unmarshal(payload, &list, lenient()) != nil:
 			return delivery{source: Direct}, invalid("the event must be a JSON object, not a list")
 		}
-		return delivery{source: EventBridge, records: readRecords(EventBridge, list)}, nil
+		return delivery{source: EventBridge, records: readRecords(EventBridge, list, false)}, nil
 	}
 	top, strictErr := contact.ParseJSON(payload, "the event")
 	bounded := true
@@ -162,7 +162,7 @@ func read(payload []byte) (delivery, error) {
 	default:
 		var list []jsontext.Value
 		list, err = recordList(d.source, top, payload)
-		d.records = readRecords(d.source, list)
+		d.records = readRecords(d.source, list, strictErr == nil) // the strict reading checked every record
 	}
 	return d, err
 }
@@ -258,7 +258,8 @@ func recordList(src Source, top contact.Params, whole []byte) ([]jsontext.Value,
 
 // readRecords reads each record on its own, for its message and
 // coordinates only, so that metadata of another type never loses a record.
-func readRecords(src Source, list []jsontext.Value) []record {
+// Each is bounded and checked for UTF-8 unless the whole event was (checked).
+func readRecords(src Source, list []jsontext.Value, checked bool) []record {
 	out := make([]record, len(list))
 	for i, raw := range list {
 		r := &out[i]
@@ -267,10 +268,14 @@ func readRecords(src Source, list []jsontext.Value) []record {
 		var cmq event.CMQRecord
 		var ce event.CloudEvent
 		var err error
-		switch walkErr := contact.Walk(raw, "the record", 0); {
+		var walkErr error
+		if !checked {
+			walkErr = contact.Walk(raw, "the record", 0)
+		}
+		switch {
 		case walkErr != nil:
 			err = walkErr
-		case !utf8.Valid(raw):
+		case !checked && !utf8.Valid(raw):
 			err = invalid("the record is not valid UTF-8")
 		case src == CKafka:
 			err = readRecord(raw, &ck, "/Ckafka/msgBody")
