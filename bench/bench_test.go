@@ -169,21 +169,25 @@ func BenchmarkFleet(b *testing.B) {
 }
 
 // BenchmarkKeyFlood invokes a fresh instance with an event of about 6 MB
-// made of keys the function does not know, and reports the process's peak
-// RSS: a direct event of a contact followed by unknown members, and a
-// Function URL event whose query string carries the keys.
+// and reports the process's peak RSS: a direct event of a contact followed
+// by unknown members, a Function URL event whose query string carries the
+// keys, and two CKafka deliveries, of 79,920 valid contacts (10 s to
+// register them) and of 360,000 invalid ones.
 func BenchmarkKeyFlood(b *testing.B) {
 	for _, k := range []struct {
-		name  string
-		keys  int
-		event func(int) []byte
+		name    string
+		keys    int
+		event   func(int) []byte
+		timeout time.Duration
 	}{
-		{"Direct", floodDirectKeys, directKeyFlood},
-		{"FunctionURL", floodQueryKeys, functionURLKeyFlood},
+		{"Direct", floodDirectKeys, directKeyFlood, 0},
+		{"FunctionURL", floodQueryKeys, functionURLKeyFlood, 0},
+		{"RecordContacts", floodRecords * floodContactsPerMsg, recordContactsFlood, 10 * time.Second},
+		{"RecordInvalid", floodInvalidMessages * floodInvalidPerMsg, recordInvalidFlood, 0},
 	} {
 		b.Run(k.name, func(b *testing.B) {
 			once(b)
-			r := runKeyFlood(b, k.event(k.keys))
+			r := runKeyFlood(b, k.event(k.keys), k.timeout)
 			b.ReportMetric(float64(r.peakRSS)/(1<<20), "flood-peak-rss-MiB")
 			b.ReportMetric(float64(r.bytes), "flood-event-bytes")
 			b.ReportMetric(float64(k.keys), "flood-keys")

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -54,6 +55,7 @@ type upstream struct {
 	*emulator.Running
 	fnKeys   []emulator.Key
 	benchKey emulator.Key
+	timeout  time.Duration // the functions' time limit; 0 means functionTimeout
 }
 
 // startUpstream starts an emulator at the default limit with faults, stopped
@@ -93,7 +95,7 @@ func (u *upstream) startFunction(tb testing.TB, i int) *function {
 	tb.Helper()
 	f := &function{out: &testsupport.Buffer{}}
 	env := deployedEnv(u.URL)
-	cfg := scflocal.Config{Binary: binary, Timeout: functionTimeout, Uin: functionAccount, Stderr: f.out}
+	cfg := scflocal.Config{Binary: binary, Timeout: cmp.Or(u.timeout, functionTimeout), Uin: functionAccount, Stderr: f.out}
 	cfg.ProcessEnv = scflocal.BaseProcessEnv(cfg)
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		cfg.ProcessEnv = append(cfg.ProcessEnv, k+"="+env[k])

@@ -265,6 +265,50 @@ func functionURLKeyFlood(keys int) []byte {
 	return b.Bytes()
 }
 
+// The record floods: CKafka deliveries of about 6 MB whose messages the
+// function reads whole, so that what it keeps per contact or per failure
+// is what the peak measures.
+const (
+	floodRecords         = 9_990 // under the 10,000 members a list may hold
+	floodContactsPerMsg  = 8     // valid contacts per message: 79,920 in 5.9 MB
+	floodInvalidPerMsg   = 1_000 // invalid contacts per message, the most a batch holds
+	floodInvalidMessages = 360   // of 17 KB each: 6.2 MB
+)
+
+// ckafkaFlood is a CKafka delivery of messages, each a batch of contacts;
+// contact(n) is the n-th contact's JSON.
+func ckafkaFlood(messages, perMessage int, contact func(n int) string) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"Records":[`)
+	for i := range messages {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		parts := make([]string, perMessage)
+		for j := range parts {
+			parts[j] = contact(i*perMessage + j)
+		}
+		body, _ := json.Marshal(`{"Contacts":[` + strings.Join(parts, ",") + `]}`)
+		fmt.Fprintf(&b, `{"Ckafka":{"topic":"onboarding","partition":0,"offset":%d,"msgKey":"","msgBody":%s}}`, i, body)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+// recordContactsFlood is a delivery of floodRecords messages of valid
+// contacts, more than a 10-s invocation registers: most are not attempted.
+func recordContactsFlood(int) []byte {
+	return ckafkaFlood(floodRecords, floodContactsPerMsg, func(n int) string {
+		return fmt.Sprintf(`{"Name":"c%07d","ContactInfo":"c%07d@example.com"}`, n, n)
+	})
+}
+
+// recordInvalidFlood is a delivery of messages of invalid contacts (no
+// ContactInfo), each of which the function must report.
+func recordInvalidFlood(int) []byte {
+	return ckafkaFlood(floodInvalidMessages, floodInvalidPerMsg, func(int) string { return `{"Name":"x"}` })
+}
+
 // floodResult is one key-flood event through a fresh instance.
 type floodResult struct {
 	bytes    int
@@ -273,10 +317,12 @@ type floodResult struct {
 	answer   string // the start of the function's answer
 }
 
-// runKeyFlood invokes a fresh instance with payload. The function must
-// answer (any answer: the event is refused), not crash or time out.
-func runKeyFlood(tb testing.TB, payload []byte) floodResult {
+// runKeyFlood invokes a fresh instance with payload, with the time limit
+// given (0: serverless.yml's). The function must answer (a refusal, or
+// contacts not attempted for lack of time), not crash or time out.
+func runKeyFlood(tb testing.TB, payload []byte, timeout time.Duration) floodResult {
 	u := startUpstream(tb, 1, emulator.Faults{})
+	u.timeout = timeout
 	f := u.startFunction(tb, 0)
 	res, err := f.rt.Invoke(context.Background(), payload)
 	if err != nil {

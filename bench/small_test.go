@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -51,8 +52,9 @@ func TestScenarios(t *testing.T) {
 	})
 	t.Run("keyflood", func(t *testing.T) {
 		t.Parallel()
-		for name, event := range map[string][]byte{"direct": directKeyFlood(1000), "function-url": functionURLKeyFlood(1000)} {
-			if r := runKeyFlood(t, event); r.peakRSS < 0 || r.answer == "" || r.bytes != len(event) {
+		for name, event := range map[string][]byte{"direct": directKeyFlood(1000), "function-url": functionURLKeyFlood(1000),
+			"records": ckafkaFlood(3, 2, func(n int) string { return fmt.Sprintf(`{"Name":"c%d","ContactInfo":"c%d@example.com"}`, n, n) })} {
+			if r := runKeyFlood(t, event, 0); r.peakRSS < 0 || r.answer == "" || r.bytes != len(event) {
 				t.Errorf("%s key flood: %+v", name, r)
 			}
 		}

@@ -143,6 +143,12 @@ func rows() []row {
 		row{"Key flood, Function URL event (a contact, query string of unknown keys): peak RSS of the function process", "≤ 64 MB",
 			"KeyFlood/FunctionURL:flood-peak-rss-MiB KeyFlood/FunctionURL:flood-keys KeyFlood/FunctionURL:flood-event-bytes",
 			show("%.1f MiB (%.0f keys in %.0f bytes)"), le(64)},
+		row{"Record flood, CKafka delivery of valid contacts (10-s invocation, most not attempted): peak RSS of the function process", "≤ 64 MB",
+			"KeyFlood/RecordContacts:flood-peak-rss-MiB KeyFlood/RecordContacts:flood-keys KeyFlood/RecordContacts:flood-event-bytes",
+			show("%.1f MiB (%.0f contacts in %.0f bytes)"), le(64)},
+		row{"Record flood, CKafka delivery of invalid contacts: peak RSS of the function process", "≤ 64 MB",
+			"KeyFlood/RecordInvalid:flood-peak-rss-MiB KeyFlood/RecordInvalid:flood-keys KeyFlood/RecordInvalid:flood-event-bytes",
+			show("%.1f MiB (%.0f contacts in %.0f bytes)"), le(64)},
 	)
 	rs = append(rs, topicRows("Topic", "topic-", "Topic (4 partitions × 250 contacts through the CKafka trigger, an instance each)", "Topic")...)
 	rs = append(rs, topicRows("TopicKill", "kill-", "Topic with partition 0's instance killed (kill -9) 2 s into its second batch", "Topic with the kill")...)

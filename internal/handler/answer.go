@@ -94,8 +94,8 @@ const (
 // answer renders the invocation in its trigger's form: the integration
 // response, the envelope, or a function error that asks for a redelivery.
 func (h *Handler) answer(inv *invocation) ([]byte, error) {
-	body, status := inv.envelope(false)
 	if inv.source.http() { // never retried by the platform: the caller decides by the status
+		body, status := inv.envelope(false)
 		h := map[string]string{"Content-Type": "application/json; charset=utf-8"}
 		if errors.Is(inv.err, errMethodNotAllowed) {
 			h["Allow"] = allowedMethods
@@ -104,6 +104,7 @@ func (h *Handler) answer(inv *invocation) ([]byte, error) {
 	}
 	_, v, code := inv.verdicts()
 	if v < transient {
+		body, _ := inv.envelope(false)
 		return body, nil
 	}
 	text, _ := inv.envelope(true)
@@ -297,7 +298,11 @@ func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 	if inv.batch {
 		attrs = append(attrs, slog.Int("contacts", len(inv.items)), slog.Int("failed", failed))
 	} else if len(inv.items) == 1 {
-		attrs = append(attrs, slog.String("email", inv.items[0].contact.ContactInfo)) // masked by the logger
+		email := ""
+		if len(inv.contacts) == 1 {
+			email = inv.contacts[0].ContactInfo
+		}
+		attrs = append(attrs, slog.String("email", email)) // masked by the logger
 	}
 	if inv.source.records() {
 		attrs = append(attrs, slog.Bool("redeliver", v >= transient))

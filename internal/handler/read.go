@@ -211,7 +211,7 @@ func firstRecord(raw jsontext.Value) (first jsontext.Value, isList bool) {
 	if raw.Kind() != '[' {
 		return nil, false
 	}
-	dec := jsontext.NewDecoder(bytes.NewReader(raw), lenient())
+	dec := jsontext.NewDecoder(bytes.NewBuffer(raw), lenient())
 	if _, err := dec.ReadToken(); err != nil || dec.PeekKind() == ']' {
 		return nil, true
 	}
@@ -306,7 +306,7 @@ func readRecord(raw jsontext.Value, v any, msg jsontext.Pointer) error {
 	if se, ok := errors.AsType[*jsontext.SyntacticError](err); !ok || !errors.Is(se, jsontext.ErrDuplicateName) || se.JSONPointer == msg {
 		return err
 	}
-	dec := jsontext.NewDecoder(bytes.NewReader(raw), lenient())
+	dec := jsontext.NewDecoder(bytes.NewBuffer(raw), lenient())
 	for n := 0; ; {
 		_, err := dec.ReadToken()
 		if err != nil {

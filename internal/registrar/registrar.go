@@ -45,6 +45,11 @@ type Registrar struct {
 	Backoff    BackoffFactory   // Nil means DefaultBackoff.
 	Logger     *slog.Logger     // Nil discards.
 	Now        func() time.Time // Nil means time.Now.
+
+	// One failure value each, shared by every contact it befalls: a delivery
+	// of 60,000 contacts left without time held 12 MB of copies.
+	noTime  error
+	stopped func(cause error) error
 }
 
 // Outcome is what happened to one contact.
@@ -114,6 +119,18 @@ func DefaultBackoff() backoff.BackOff {
 // sent carries that failure.
 func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []Outcome {
 	r = r.withDefaults()
+	r.noTime = apierror.E(apierror.NotAttempted, apierror.DeadlineExceeded,
+		"not attempted: too little of the invocation's time was left to call %s; retry the invocation to register this contact", dbbrain.ActionAddUserContact)
+	var once sync.Once
+	var stopped error
+	r.stopped = func(cause error) error { // the cause is the first stop's, fixed once set
+		once.Do(func() {
+			e := apierror.From(cause)
+			stopped = &apierror.Error{Kind: apierror.Setup, Code: e.Code, RequestID: e.RequestID, Err: cause,
+				Message: "not attempted: the batch stopped at the first failure of the function's own setup: " + e.Message}
+		})
+		return stopped
+	}
 	ctx, cancel := context.WithDeadline(ctx, WorkDeadline(ctx, r.Now(), r.Margin))
 	defer cancel()
 	ctx, stop := context.WithCancelCause(ctx)
@@ -356,12 +373,9 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 // Setup failure, or too little time was left.
 func (r *Registrar) notAttempted(ctx context.Context) error {
 	if cause := context.Cause(ctx); apierror.KindOf(cause) == apierror.Setup {
-		e := apierror.From(cause)
-		return &apierror.Error{Kind: apierror.Setup, Code: e.Code, RequestID: e.RequestID, Err: cause,
-			Message: "not attempted: the batch stopped at the first failure of the function's own setup: " + e.Message}
+		return r.stopped(cause)
 	}
-	return apierror.E(apierror.NotAttempted, apierror.DeadlineExceeded,
-		"not attempted: too little of the invocation's time was left to call %s; retry the invocation to register this contact", dbbrain.ActionAddUserContact)
+	return r.noTime
 }
 
 // maxLookupAttempts bounds a failing lookup, which must not use up the
