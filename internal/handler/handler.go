@@ -27,7 +27,8 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/registrar"
 )
 
-// Deps are the handler's dependencies; main wires the real ones.
+// Deps are the handler's dependencies; main wires the real ones, and nil
+// ones get the defaults New names.
 type Deps struct {
 	Getenv       func(string) string      // The configuration, once in New, and the role's credentials, every invocation.
 	Log          io.Writer                // One JSON line per invocation, and WARN lines for what needs attention.
@@ -37,8 +38,7 @@ type Deps struct {
 	NewRequestID func() string            // Names invocations without a RequestId; nil means uuid.NewString.
 	Backoff      registrar.BackoffFactory // Overrides the registrar's (tests use it).
 	CheckRetry   registrar.CheckRetry     // Overrides the registrar's (tests use it).
-	// SetMemoryLimit applies the instance's soft memory limit; nil means
-	// debug.SetMemoryLimit. The variable GOMEMLIMIT, when set, wins.
+	// SetMemoryLimit applies the instance's soft memory limit; nil means debug.SetMemoryLimit.
 	SetMemoryLimit func(int64) int64
 }
 
@@ -59,11 +59,11 @@ func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.NewRequestID == nil {
-		d.NewRequestID = uuid.NewString
-	}
 	if d.Log == nil {
 		d.Log = io.Discard
+	}
+	if d.NewRequestID == nil {
+		d.NewRequestID = uuid.NewString
 	}
 	if d.SetMemoryLimit == nil {
 		d.SetMemoryLimit = debug.SetMemoryLimit

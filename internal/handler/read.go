@@ -59,17 +59,15 @@ type record struct {
 	err    error          // why it cannot be read: Invalid
 }
 
-// lenient finds what the strict reading refused: a delivery's records, each
-// then read on its own, or an HTTP event's form.
+// lenient reads what the strict reading refused, to find the trigger's form.
 func lenient() json.Options {
 	return json.JoinOptions(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 }
 
 // read tells the trigger from the event's shape (the README's "Inputs") and
 // reads what it asks for. An unusable event is an *apierror.Error, with the
-// source set whenever the shape is known, so that the answer takes its form:
-// an event the strict reading refuses is still answered in HTTP form, and a
-// delivery's records read each on its own, so that one bad byte in one
+// source set whenever the shape is known, so that the answer takes its form;
+// a delivery's records are read each on its own, so that one bad byte in one
 // message cannot drop the others.
 func read(payload []byte) (delivery, error) {
 	if len(payload) > maxParse {
@@ -93,9 +91,8 @@ func read(payload []byte) (delivery, error) {
 	top, strictErr := contact.ParseJSON(payload, "the event")
 	bounded := true
 	if strictErr != nil {
-		// Only the members that tell the trigger are kept, so that a flood
-		// of keys costs no memory here either.
-		var p struct {
+		var p struct { // only the members that tell the trigger: a flood of keys costs nothing
+
 			HTTPMethod      jsontext.Value `json:"httpMethod"`
 			Headers         jsontext.Value `json:"headers"`
 			RequestContext  jsontext.Value `json:"requestContext"`
@@ -168,9 +165,8 @@ func read(payload []byte) (delivery, error) {
 }
 
 // detect tells the triggers apart by the event's top-level members (HTTP
-// events by httpMethod and headers, not requestContext, which Function URL
-// events carry in some setups). The events of triggers not served are named,
-// rather than read as a contact that lacks a Name.
+// events by httpMethod and headers: Function URL events carry requestContext
+// in some setups). Triggers not served are named, not read as a contact.
 func detect(top contact.Params) (Source, error) {
 	t, _ := top.Raw("Type")
 	raw, hasRecords := top.Raw("Records")
@@ -205,8 +201,8 @@ func detect(top contact.Params) (Source, error) {
 		"this function does not serve events from %s: it registers contacts from HTTP, timer, direct, CKafka, CMQ and EventBridge events", notServed)
 }
 
-// firstRecord reads a list's first member alone: a list of millions of
-// records costs nothing before its size is refused.
+// firstRecord reads a list's first member alone, so that millions of
+// records cost nothing before their number is refused.
 func firstRecord(raw jsontext.Value) (first jsontext.Value, isList bool) {
 	if raw.Kind() != '[' {
 		return nil, false
@@ -256,9 +252,8 @@ func recordList(src Source, top contact.Params, whole []byte) ([]jsontext.Value,
 	return list, nil
 }
 
-// readRecords reads each record on its own, for its message and
-// coordinates only, so that metadata of another type never loses a record.
-// Each is bounded and checked for UTF-8 unless the whole event was (checked).
+// readRecords reads each record on its own, for its message and coordinates
+// only, bounded and checked for UTF-8 unless the whole event was (checked).
 func readRecords(src Source, list []jsontext.Value, checked bool) []record {
 	out := make([]record, len(list))
 	for i, raw := range list {
@@ -298,9 +293,9 @@ func readRecords(src Source, list []jsontext.Value, checked bool) []record {
 	return out
 }
 
-// readRecord decodes a record: a name repeated in its metadata does not
-// lose its message, but a repeated message (at the pointer msg, however its
-// object repeats) is refused, as neither copy can be trusted over the other.
+// readRecord decodes a record: a name repeated in its metadata does not lose
+// its message, but a repeated message (at the pointer msg) is refused, as
+// neither copy can be trusted over the other.
 func readRecord(raw jsontext.Value, v any, msg jsontext.Pointer) error {
 	err := contact.Unmarshal(raw, v, "the record")
 	if se, ok := errors.AsType[*jsontext.SyntacticError](err); !ok || !errors.Is(se, jsontext.ErrDuplicateName) || se.JSONPointer == msg {
@@ -361,7 +356,7 @@ func messageParams(body jsontext.Value) (contact.Params, error) {
 
 // cloudEventParams finds the contact in an EventBridge event's data: a
 // connector's msgBody, a JSON string, or the data itself, unless that is
-// another service's event (a COS upload routed here).
+// another service's event.
 func cloudEventParams(r *record, e event.CloudEvent) (contact.Params, error) {
 	var connector struct {
 		MsgID   jsontext.Value `json:"msgId"`
@@ -423,9 +418,8 @@ func httpParams(what, method string, headers, query jsontext.Value, body string,
 }
 
 // bodyParams reads a JSON or form body within MaxHTTPBody, base64-decoded
-// when flagged (some clients send the URL-safe or unpadded alphabet). A body
-// that starts with "{" is JSON, whether it came without a Content-Type or
-// with the form type that `curl -d` sends for any data: no form starts so.
+// when flagged (the URL-safe and unpadded alphabets too). A body starting
+// with "{" is JSON even under the form type `curl -d` sends: no form starts so.
 func bodyParams(body string, isBase64 bool, contentType string) (contact.Params, error) {
 	switch n := base64.StdEncoding.DecodedLen(len(body)); {
 	case !isBase64 && len(body) > MaxHTTPBody:
@@ -472,8 +466,8 @@ func bodyParams(body string, isBase64 bool, contentType string) (contact.Params,
 }
 
 // flexMap reads the loose maps gateways send (headers, the query string): a
-// value is a string, number or boolean (as text; true alone means a key
-// without a value), or a flat list of them when a key repeats.
+// value is a string, number or boolean (true: a key without a value), or a
+// list of them when a key repeats.
 func flexMap(what, member string, raw jsontext.Value) (map[string][]string, error) {
 	var m map[string]jsontext.Value
 	if k := raw.Kind(); k != 0 && k != 'n' && (k != '{' || json.Unmarshal(raw, &m) != nil) {
