@@ -235,8 +235,7 @@ const maxRecordLines = 100
 func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 	records, v, _ := inv.verdicts()
 	log := h.log.With("request_id", inv.requestID, "trigger", string(inv.source))
-	failed, notAttempted, attempts := 0, 0, 0
-	firstFailure, failures := make([]int, len(records)), make([]int, len(records)) // by record: an item's index+1, a count
+	failed, notAttempted, attempts, lines, logged := 0, 0, 0, 0, -1
 	for i, it := range inv.items {
 		attempts += it.out.Attempts
 		e := apierror.From(it.out.Err)
@@ -247,22 +246,21 @@ func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 		if e.Kind == apierror.NotAttempted {
 			notAttempted++
 		}
-		if it.record >= 0 {
-			if failures[it.record]++; firstFailure[it.record] == 0 {
-				firstFailure[it.record] = i + 1
+		// A record's items are contiguous: its line goes with its first failure.
+		if r := it.record; r >= 0 && r != logged && records[r] == permanent {
+			logged = r
+			n := 0
+			for _, next := range inv.items[i:] {
+				if next.record != r {
+					break
+				} else if next.out.Err != nil {
+					n++
+				}
 			}
-		}
-	}
-	lines := 0
-	for r, verdict := range records {
-		if verdict != permanent {
-			continue
-		}
-		if lines++; lines <= maxRecordLines {
-			it := inv.items[firstFailure[r]-1]
-			e := apierror.From(it.out.Err)
-			log.Warn("record not registered: it can never be as sent", "record", inv.records[r], "name", it.name, "code", e.Code, "message", e.Message,
-				"failed_contacts", failures[r])
+			if lines++; lines <= maxRecordLines {
+				log.Warn("record not registered: it can never be as sent", "record", inv.records[r], "name", it.name, "code", e.Code, "message", e.Message,
+					"failed_contacts", n)
+			}
 		}
 	}
 	if lines > maxRecordLines {
