@@ -122,14 +122,18 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 // translate turns an SDK error into an *apierror.Error: DBbrain's codes pass through, classified by kindOf; ours
 // get a ClientError code, a bare 5xx ServiceUnavailable. A failure after the request was written carries ErrMaybeApplied.
 func translate(ctx context.Context, action string, ep Endpoint, err error, written bool, readErr error) error {
-	cause := err
+	cause, marked := err, err // marked carries ErrMaybeApplied when the request was written
+	if written {
+		marked = fmt.Errorf("%w: %w", ErrMaybeApplied, err)
+	}
 	if sdk, ok := errors.AsType[*tcerr.TencentCloudSDKError](err); ok {
 		switch sdk.Code {
 		case "ClientError.NetworkError":
 			cause = sdk.Unwrap()
 		case "ClientError.ParseJsonError", "ClientError.IOError", "ClientError.HttpStatusCodeError", "ClientError.TypeError":
 			if readErr == nil && ctx.Err() == nil { // not DBbrain's answer: the endpoint, or a proxy before it
-				return apierror.Wrap(apierror.Setup, apierror.ParseJSONError, maybeApplied(err, true), "DBbrain's %s answer could not be read: %s", action, apierror.Clip(strings.TrimSpace(sdk.Message), maxBodyExcerpt))
+				return apierror.Wrap(apierror.Setup, apierror.ParseJSONError, fmt.Errorf("%w: %w", ErrMaybeApplied, err),
+					"DBbrain's %s answer could not be read: %s", action, apierror.Clip(strings.TrimSpace(sdk.Message), maxBodyExcerpt))
 			}
 			cause = errors.Join(readErr, ctx.Err()) // the answer broke off: the network or the deadline
 		default:
@@ -144,15 +148,15 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 	case bare && status.StatusCode == http.StatusTooManyRequests:
 		return apierror.Wrap(apierror.Throttled, apierror.RequestLimitExceeded, err, "DBbrain answered %s with HTTP 429 and no API envelope", action)
 	case bare && status.StatusCode >= 500:
-		return apierror.Wrap(apierror.Transient, apierror.ServiceUnavailable, maybeApplied(err, written), "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
+		return apierror.Wrap(apierror.Transient, apierror.ServiceUnavailable, marked, "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
 	case bare:
 		return apierror.Wrap(apierror.Setup, apierror.HTTPStatusCodeError, err, "DBbrain answered %s with HTTP %d and no API envelope", action, status.StatusCode)
 	case errors.Is(cause, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return apierror.Wrap(apierror.Transient, apierror.DeadlineExceeded, maybeApplied(err, written), "no answer to %s before the invocation's deadline", action)
+		return apierror.Wrap(apierror.Transient, apierror.DeadlineExceeded, marked, "no answer to %s before the invocation's deadline", action)
 	case errors.Is(cause, context.Canceled) || ctx.Err() != nil:
-		return apierror.Wrap(apierror.Transient, apierror.DeadlineExceeded, maybeApplied(err, written), "the invocation was cancelled while calling %s", action)
+		return apierror.Wrap(apierror.Transient, apierror.DeadlineExceeded, marked, "the invocation was cancelled while calling %s", action)
 	}
-	return apierror.Wrap(apierror.Transient, apierror.NetworkError, maybeApplied(err, written), "calling %s at %s failed: %s", action, redact.URLsIn(ep.URL()), redact.URLsIn(fmt.Sprint(cause)))
+	return apierror.Wrap(apierror.Transient, apierror.NetworkError, marked, "calling %s at %s failed: %s", action, redact.URLsIn(ep.URL()), redact.URLsIn(fmt.Sprint(cause)))
 }
 
 // kindOf classifies an answered code by family (the README's table). Where the API page is silent on causes,
@@ -167,13 +171,6 @@ func kindOf(code string) apierror.Kind {
 		return apierror.Setup // the role, the account, the region: the same for every contact
 	}
 	return apierror.Invalid // about this contact (InvalidParameterValue, FailedOperation, ...), or unlisted
-}
-
-func maybeApplied(err error, written bool) error {
-	if written {
-		return fmt.Errorf("%w: %w", ErrMaybeApplied, err)
-	}
-	return err
 }
 
 // statusError is an HTTP answer without an API envelope, such as a proxy's 503, which the SDK would report as a
@@ -196,11 +193,7 @@ func NewTransport(maxIdle int) *http.Transport {
 	return t
 }
 
-// Bounds on what is read and quoted of an answer without an envelope.
-const (
-	maxErrorBody   = 64 << 10
-	maxBodyExcerpt = 200
-)
+const maxBodyExcerpt = 200 // What a message quotes of an answer that is not DBbrain's.
 
 // callTransport is one call's transport, and the body of the answer it passes on: it turns answers that are not
 // API envelopes into a *statusError, and records what the SDK's errors hide: whether the request was written (from
@@ -223,7 +216,7 @@ func (c *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		c.body, resp.Body = resp.Body, c
 		return resp, nil
 	}
-	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	var v struct {
 		Response struct{ Error struct{ Code string } }
