@@ -82,8 +82,7 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// From returns the *Error in err's chain, nil for nil, or else a Transient
-// InternalError: an unexpected failure is the function's, and may not recur.
+// From returns the *Error in err's chain, nil for nil, or else a Transient InternalError (the function's; may not recur).
 func From(err error) *Error {
 	if e, ok := errors.AsType[*Error](err); ok || err == nil {
 		return e
@@ -97,8 +96,7 @@ func KindOf(err error) Kind { return cmp.Or(From(err), &Error{}).Kind }
 // CodeOf returns the code of err, "" for nil.
 func CodeOf(err error) string { return cmp.Or(From(err), &Error{}).Code }
 
-// Family is a code's first segment ("AuthFailure" of "AuthFailure.X"):
-// Tencent Cloud adds sub-codes freely, so rules are written for families.
+// Family is a code's first segment ("AuthFailure" of "AuthFailure.X"): Tencent adds sub-codes freely, rules take families.
 func Family(code string) string {
 	fam, _, _ := strings.Cut(code, ".")
 	return fam

@@ -27,6 +27,11 @@ const (
 	EnvConcurrency = "DBBRAIN_CONCURRENCY"
 	EnvMargin      = "DBBRAIN_DEADLINE_MARGIN"
 	EnvLogLevel    = "LOG_LEVEL"
+
+	// The execution role's, which SCF sets before every invocation.
+	EnvRoleSecretID  = "TENCENTCLOUD_SECRETID"
+	EnvRoleSecretKey = "TENCENTCLOUD_SECRETKEY"
+	EnvRoleToken     = "TENCENTCLOUD_SESSIONTOKEN"
 )
 
 // Config is the function's configuration.
@@ -78,15 +83,7 @@ func (c Config) String() string {
 		c.Region, c.Endpoint.URL(), c.RPS, c.Concurrency, c.Margin, c.LogLevel)
 }
 
-// The execution role's variables, which SCF sets before every invocation.
-const (
-	EnvRoleSecretID  = "TENCENTCLOUD_SECRETID"
-	EnvRoleSecretKey = "TENCENTCLOUD_SECRETKEY"
-	EnvRoleToken     = "TENCENTCLOUD_SESSIONTOKEN"
-)
-
-// Credentials finds an invocation's credentials, never cached: SCF rotates
-// the role's temporary keys over a warm instance's life.
+// Credentials finds an invocation's credentials, never cached: SCF rotates the role's keys over a warm instance's life.
 type Credentials struct {
 	Getenv   func(string) string // Reads the role's variables (os.Getenv in production).
 	Fallback common.Provider     // Asked when the role's variables are absent; nil means DefaultFallback.

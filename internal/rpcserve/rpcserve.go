@@ -20,8 +20,7 @@ import (
 // EnvFD names the variable, set by the local tools only, that holds the fd.
 const EnvFD = "SCF_LOCAL_RPC_FD"
 
-// Inherited returns the connection the local runtime handed the process, or nil when EnvFD is unset. Anything but
-// a Unix-domain socket is refused.
+// Inherited returns the connection the local runtime handed the process, nil when EnvFD is unset; it must be a Unix socket.
 func Inherited(getenv func(string) string) (net.Conn, error) {
 	v := getenv(EnvFD)
 	if v == "" {
