@@ -1,5 +1,4 @@
-// Package config is the function's configuration, read once per process, and its credentials, found afresh on
-// every invocation.
+// Package config is the function's configuration, read once per process, and its credentials, found per invocation.
 package config
 
 import (
@@ -48,8 +47,7 @@ var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 
 const maxRPS = 1000 // Above any account's limit, low enough that a typo cannot turn the pacer off.
 
-// Load reads the configuration, an unset variable meaning its default; a bad value is a Setup
-// InvalidConfiguration naming the variable.
+// Load reads the configuration, an unset variable meaning its default; a bad value is a Setup InvalidConfiguration.
 func Load(getenv func(string) string) (c Config, err error) {
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	invalid := func(name, want string) error {

@@ -173,8 +173,7 @@ func kindOf(code string) apierror.Kind {
 	return apierror.Invalid // about this contact (InvalidParameterValue, FailedOperation, ...), or unlisted
 }
 
-// statusError is an HTTP answer without an API envelope, such as a proxy's 503, which the SDK would report as a
-// JSON parse error, hiding that a retry may do.
+// statusError is an HTTP answer without an API envelope (a proxy's 503), which the SDK would call a JSON parse error.
 type statusError struct {
 	StatusCode int    // The HTTP status.
 	Body       string // The start of the body, for the message.
@@ -195,12 +194,11 @@ func NewTransport(maxIdle int) *http.Transport {
 
 const maxBodyExcerpt = 200 // What a message quotes of an answer that is not DBbrain's.
 
-// callTransport is one call's transport, and the body of the answer it passes on: it turns answers that are not
-// API envelopes into a *statusError, and records what the SDK's errors hide: whether the request was written (from
-// the transport's goroutine), and why a 200 answer's body broke off (the SDK says "JSON parse error").
+// callTransport is one call's transport and the body of its answer: it turns answers that are not API envelopes into
+// a *statusError, and records what the SDK's errors hide: whether the request was written, and why a body broke off.
 type callTransport struct {
 	next    http.RoundTripper
-	written atomic.Bool
+	written atomic.Bool   // set on the transport's writing goroutine
 	body    io.ReadCloser // the answer's, read through Read
 	readErr error         // the first failed read
 }

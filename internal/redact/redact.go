@@ -11,8 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// Email masks an address as its first character, "***", and the domain ("t***@qq.com"); without an "@", only
-// the first character is kept.
+// Email masks an address as its first character, "***" and the domain ("t***@qq.com"); without an "@", as "t***".
 func Email(s string) string {
 	if s == "" {
 		return ""
