@@ -40,9 +40,10 @@ func (e Endpoint) URL() string { return strings.ToLower(e.Scheme) + "://" + e.Ho
 // ResolveEndpoint returns the endpoint for region (finance regions have their own domain), or the override URL
 // when one is given (http://127.0.0.1:9000 for the emulator, https://dbbrain.intl.tencentcloudapi.com).
 func ResolveEndpoint(region, override string) (Endpoint, error) {
-	if override == "" && strings.HasSuffix(region, "-fsi") {
-		return Endpoint{Scheme: "HTTPS", Host: Service + "." + region + "." + Domain}, nil
-	} else if override == "" {
+	if override == "" {
+		if strings.HasSuffix(region, "-fsi") {
+			return Endpoint{Scheme: "HTTPS", Host: Service + "." + region + "." + Domain}, nil
+		}
 		return Endpoint{Scheme: "HTTPS", Host: Service + "." + Domain}, nil
 	}
 	// Messages show the value with its userinfo masked, never url.Parse's error (it quotes the value), and its
