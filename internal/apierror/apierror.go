@@ -1,9 +1,9 @@
-// Package apierror is the project's one error type, after upspin's errors:
-// its Kind, set where it is born, says what a caller can do and decides
+// Package apierror is the project's one error type, after upspin's errors: its Kind, set where it is born, decides
 // every retry, status and verdict; its Tencent Cloud code is what the wire shows.
 package apierror
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -63,7 +63,7 @@ type Error struct {
 
 // E returns an Error of the kind and code with a formatted message.
 func E(kind Kind, code, format string, args ...any) *Error {
-	return &Error{Kind: kind, Code: code, Message: fmt.Sprintf(format, args...)}
+	return Wrap(kind, code, nil, format, args...)
 }
 
 // Wrap is E keeping err as the cause.
@@ -82,36 +82,21 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// From returns the *Error in err's chain, nil for nil, or else a Transient
-// InternalError: an unexpected failure is the function's, and may not recur.
+// From returns the *Error in err's chain, nil for nil, or else a Transient InternalError (the function's; may not recur).
 func From(err error) *Error {
-	if err == nil {
-		return nil
-	}
-	if e, ok := errors.AsType[*Error](err); ok {
+	if e, ok := errors.AsType[*Error](err); ok || err == nil {
 		return e
 	}
 	return &Error{Kind: Transient, Code: InternalError, Message: "unexpected internal failure", Err: err}
 }
 
 // KindOf returns the kind of err, 0 for nil.
-func KindOf(err error) Kind {
-	if e := From(err); e != nil {
-		return e.Kind
-	}
-	return 0
-}
+func KindOf(err error) Kind { return cmp.Or(From(err), &Error{}).Kind }
 
 // CodeOf returns the code of err, "" for nil.
-func CodeOf(err error) string {
-	if e := From(err); e != nil {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) string { return cmp.Or(From(err), &Error{}).Code }
 
-// Family is a code's first segment ("AuthFailure" of "AuthFailure.X"):
-// Tencent Cloud adds sub-codes freely, so rules are written for families.
+// Family is a code's first segment ("AuthFailure" of "AuthFailure.X"): Tencent adds sub-codes freely, rules take families.
 func Family(code string) string {
 	fam, _, _ := strings.Cut(code, ".")
 	return fam

@@ -1,5 +1,4 @@
-// Package config is the function's configuration, read once per process,
-// and its credentials, found afresh on every invocation.
+// Package config is the function's configuration, read once per process, and its credentials, found per invocation.
 package config
 
 import (
@@ -28,9 +27,10 @@ const (
 	EnvMargin      = "DBBRAIN_DEADLINE_MARGIN"
 	EnvLogLevel    = "LOG_LEVEL"
 
-	DefaultConcurrency = 10
-	DefaultMargin      = 500 * time.Millisecond
-	MaxRPS             = 1000 // Above any account's limit, low enough that a typo cannot turn the pacer off.
+	// The execution role's, which SCF sets before every invocation.
+	EnvRoleSecretID  = "TENCENTCLOUD_SECRETID"
+	EnvRoleSecretKey = "TENCENTCLOUD_SECRETKEY"
+	EnvRoleToken     = "TENCENTCLOUD_SESSIONTOKEN"
 )
 
 // Config is the function's configuration.
@@ -45,41 +45,34 @@ type Config struct {
 
 var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 
-// Load reads the configuration; a bad value is a Setup InvalidConfiguration
-// naming the variable.
-func Load(getenv func(string) string) (Config, error) {
-	c := Config{RPS: dbbrain.RateLimit, Concurrency: DefaultConcurrency, Margin: DefaultMargin, LogLevel: slog.LevelInfo}
+const maxRPS = 1000 // Above any account's limit, low enough that a typo cannot turn the pacer off.
+
+// Load reads the configuration, an unset variable meaning its default; a bad value is a Setup InvalidConfiguration.
+func Load(getenv func(string) string) (c Config, err error) {
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
-	if c.Region = cmp.Or(get(EnvRegion), dbbrain.DefaultRegion); !regionPattern.MatchString(c.Region) {
-		return Config{}, invalid(EnvRegion, c.Region, "a region such as "+dbbrain.DefaultRegion)
+	invalid := func(name, want string) error {
+		shown := apierror.Quote(redact.URL(get(name)))
+		return apierror.E(apierror.Setup, apierror.InvalidConfiguration, "%s is %s; it must be %s", name, shown, want)
 	}
-	var err error
+	if c.Region = cmp.Or(get(EnvRegion), dbbrain.DefaultRegion); !regionPattern.MatchString(c.Region) {
+		return Config{}, invalid(EnvRegion, "a region such as "+dbbrain.DefaultRegion)
+	}
 	if c.Endpoint, err = dbbrain.ResolveEndpoint(c.Region, get(EnvEndpoint)); err != nil {
 		return Config{}, apierror.Wrap(apierror.Setup, apierror.InvalidConfiguration, err, "%s: %v", EnvEndpoint, err)
 	}
-	if v := get(EnvRPS); v != "" {
-		if c.RPS, err = strconv.ParseFloat(v, 64); err != nil || !(c.RPS > 0 && c.RPS <= MaxRPS) {
-			return Config{}, invalid(EnvRPS, v, fmt.Sprintf("a number of calls per second greater than 0 and at most %d (DBbrain allows %d per account)", MaxRPS, dbbrain.RateLimit))
-		}
+	if c.RPS, err = strconv.ParseFloat(cmp.Or(get(EnvRPS), fmt.Sprint(dbbrain.RateLimit)), 64); err != nil || !(c.RPS > 0 && c.RPS <= maxRPS) {
+		return Config{}, invalid(EnvRPS, fmt.Sprintf("a number of calls per second greater than 0 and at most %d (DBbrain allows %d per account)", maxRPS, dbbrain.RateLimit))
 	}
-	if v := get(EnvConcurrency); v != "" {
-		if c.Concurrency, err = strconv.Atoi(v); err != nil || c.Concurrency < 1 || c.Concurrency > 256 {
-			return Config{}, invalid(EnvConcurrency, v, "a whole number from 1 to 256")
-		}
+	if c.Concurrency, err = strconv.Atoi(cmp.Or(get(EnvConcurrency), "10")); err != nil || c.Concurrency < 1 || c.Concurrency > 256 {
+		return Config{}, invalid(EnvConcurrency, "a whole number from 1 to 256")
 	}
-	if v := get(EnvMargin); v != "" {
-		if c.Margin, err = time.ParseDuration(v); err != nil || c.Margin < 0 {
-			return Config{}, invalid(EnvMargin, v, "a duration such as 500ms")
-		}
+	if c.Margin, err = time.ParseDuration(cmp.Or(get(EnvMargin), "500ms")); err != nil || c.Margin < 0 {
+		return Config{}, invalid(EnvMargin, "a duration such as 500ms")
 	}
-	if v := get(EnvLogLevel); v != "" && c.LogLevel.UnmarshalText([]byte(v)) != nil {
-		return Config{}, invalid(EnvLogLevel, v, "debug, info, warn or error")
+	if c.LogLevel.UnmarshalText([]byte(cmp.Or(get(EnvLogLevel), "info"))) != nil {
+		return Config{}, invalid(EnvLogLevel, "debug, info, warn or error")
 	}
 	return c, nil
-}
-
-func invalid(name, value, want string) error {
-	return apierror.E(apierror.Setup, apierror.InvalidConfiguration, "%s is %s; it must be %s", name, apierror.Quote(redact.URL(value)), want)
 }
 
 // String renders the configuration for the start-up log line.
@@ -88,23 +81,14 @@ func (c Config) String() string {
 		c.Region, c.Endpoint.URL(), c.RPS, c.Concurrency, c.Margin, c.LogLevel)
 }
 
-// The execution role's variables, which SCF sets before every invocation.
-const (
-	EnvRoleSecretID  = "TENCENTCLOUD_SECRETID"
-	EnvRoleSecretKey = "TENCENTCLOUD_SECRETKEY"
-	EnvRoleToken     = "TENCENTCLOUD_SESSIONTOKEN"
-)
-
-// Credentials finds an invocation's credentials, never cached: SCF rotates
-// the role's temporary keys over a warm instance's life.
+// Credentials finds an invocation's credentials, never cached: SCF rotates the role's keys over a warm instance's life.
 type Credentials struct {
 	Getenv   func(string) string // Reads the role's variables (os.Getenv in production).
 	Fallback common.Provider     // Asked when the role's variables are absent; nil means DefaultFallback.
 }
 
-// DefaultFallback is the SDK's provider chain: the environment, the profile
-// file, then the CVM role, except inside SCF, where no metadata service
-// answers and the SDK's provider would wait on it.
+// DefaultFallback is the SDK's provider chain: the environment, the profile file, then the CVM role, except inside
+// SCF, where no metadata service answers and the SDK's provider would wait on it.
 func DefaultFallback(getenv func(string) string) common.Provider {
 	chain := []common.Provider{common.DefaultEnvProvider(), common.DefaultProfileProvider()}
 	if getenv("TENCENTCLOUD_RUNENV") != "SCF" {
@@ -113,12 +97,7 @@ func DefaultFallback(getenv func(string) string) common.Provider {
 	return common.NewProviderChain(chain)
 }
 
-// fallbackTimeout bounds the fallback: the SDK's CVM-role provider calls the
-// metadata service without a timeout or a context.
-const fallbackTimeout = 2 * time.Second
-
-// Resolve returns the invocation's credential and where it came from, or a
-// Setup AuthFailure saying how to provide one.
+// Resolve returns the invocation's credential and where it came from, or a Setup AuthFailure saying how to provide one.
 func (c Credentials) Resolve(ctx context.Context) (common.CredentialIface, string, error) {
 	id, key := c.Getenv(EnvRoleSecretID), c.Getenv(EnvRoleSecretKey)
 	switch {
@@ -134,20 +113,18 @@ func (c Credentials) Resolve(ctx context.Context) (common.CredentialIface, strin
 	fallback := cmp.Or(c.Fallback, DefaultFallback(c.Getenv))
 	found := make(chan common.CredentialIface, 1) // the provider may outlive the wait
 	go func() {
-		cred, err := fallback.GetCredential()
-		if err != nil || cred == nil || cred.GetSecretId() == "" || cred.GetSecretKey() == "" {
-			cred = nil
+		if cred, err := fallback.GetCredential(); err == nil && cred != nil && cred.GetSecretId() != "" && cred.GetSecretKey() != "" {
+			found <- cred
 		}
-		found <- cred
+		close(found)
 	}()
-	ctx, cancel := context.WithTimeout(ctx, fallbackTimeout)
-	defer cancel()
 	select {
 	case cred := <-found:
 		if cred != nil {
 			return cred, "provider chain", nil
 		}
 	case <-ctx.Done():
+	case <-time.After(2 * time.Second): // the SDK's CVM-role provider calls the metadata service without a timeout
 	}
 	return nil, "", apierror.E(apierror.Setup, apierror.AuthFailure,
 		"no credentials found: attach an execution role to the function (a CAM role trusted by scf.qcloud.com that allows dbbrain:AddUserContact and dbbrain:DescribeAllUserContact; serverless.yml `role`), "+

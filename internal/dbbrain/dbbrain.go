@@ -1,6 +1,5 @@
-// Package dbbrain is the DBbrain API as this project knows it: its facts,
-// defined once for the function, the emulator and the tools (facts only the
-// emulator needs live there), and a client through the SDK's common client.
+// Package dbbrain is the DBbrain API as this project knows it: its facts, defined once for the function, the
+// emulator and the tools, and a client through the SDK's common client.
 package dbbrain
 
 import (
@@ -38,9 +37,8 @@ type Endpoint struct {
 // URL renders the endpoint for logs and messages.
 func (e Endpoint) URL() string { return strings.ToLower(e.Scheme) + "://" + e.Host }
 
-// ResolveEndpoint returns the endpoint for region (finance regions have their
-// own domain), or the override URL when one is given (http://127.0.0.1:9000
-// for the emulator, https://dbbrain.intl.tencentcloudapi.com).
+// ResolveEndpoint returns the endpoint for region (finance regions have their own domain), or the override URL
+// when one is given (http://127.0.0.1:9000 for the emulator, https://dbbrain.intl.tencentcloudapi.com).
 func ResolveEndpoint(region, override string) (Endpoint, error) {
 	if override == "" {
 		if strings.HasSuffix(region, "-fsi") {
@@ -48,25 +46,20 @@ func ResolveEndpoint(region, override string) (Endpoint, error) {
 		}
 		return Endpoint{Scheme: "HTTPS", Host: Service + "." + Domain}, nil
 	}
-	// Messages reach answers and logs: the value is shown with its userinfo
-	// masked whatever its password holds, url.Parse's error never (it quotes
-	// the value), and its reason only when nothing was masked (a port it
-	// quotes may be a piece of a password holding a "/").
+	// Messages show the value with its userinfo masked, never url.Parse's error (it quotes the value), and its
+	// reason only when nothing was masked (a port it quotes may be a piece of a password holding a "/").
 	shown := redact.URL(override)
 	u, err := url.Parse(override)
-	if err != nil {
-		var ue *url.Error
-		if shown != override || !errors.As(err, &ue) {
-			return Endpoint{}, fmt.Errorf("the endpoint %q is not a URL", shown)
-		}
-		return Endpoint{}, fmt.Errorf("the endpoint %q is not a URL: %v", shown, ue.Err)
+	if err != nil && shown != override {
+		return Endpoint{}, fmt.Errorf("the endpoint %q is not a URL", shown)
+	} else if err != nil {
+		return Endpoint{}, fmt.Errorf("the endpoint %q is not a URL: %v", shown, errors.Unwrap(err)) // url.Error's reason
 	}
 	scheme := strings.ToUpper(u.Scheme)
 	if scheme != "HTTP" && scheme != "HTTPS" {
 		return Endpoint{}, fmt.Errorf("the endpoint %q must start with http:// or https://", shown)
 	}
-	// A fragment is refused too: "http://user:1234#x@host" parses as the
-	// host "user" on port 1234, a piece of a password in the start-up line.
+	// A fragment is refused too: "http://user:1234#x@host" parses as the host "user" on port 1234, a password's piece.
 	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || strings.Contains(override, "#") {
 		return Endpoint{}, fmt.Errorf("the endpoint %q must be a scheme and host only, such as http://127.0.0.1:9000", shown)
 	}

@@ -2,8 +2,7 @@ package event
 
 import "github.com/go-json-experiment/json/jsontext"
 
-// APIGatewayEvent is the event of the legacy API Gateway trigger (none new
-// since 2024-07-01), which Kong-based cloud-native gateways still send.
+// APIGatewayEvent is the event of the legacy API Gateway trigger (none new since 2024-07-01), still sent by Kong.
 type APIGatewayEvent struct {
 	RequestContext        *APIGatewayRequestContext `json:"requestContext,omitzero"`        // Present only on API Gateway events.
 	Headers               jsontext.Value            `json:"headers,omitzero"`               // Names in any case; a value is a string, or a list when repeated.
@@ -24,10 +23,9 @@ type APIGatewayRequestContext struct {
 	Path       string `json:"path"`       // The request path.
 	HTTPMethod string `json:"httpMethod"` // The request method.
 	RequestID  string `json:"requestId"`  // The gateway's request id.
-	// Identity holds the caller's gateway key, if any.
-	Identity struct {
+	Identity   struct {
 		SecretID *string `json:"secretId,omitzero"` // The gateway key's id.
-	} `json:"identity"`
+	} `json:"identity"` // The caller's gateway key, if any.
 	SourceIP string `json:"sourceIp"` // The caller's address.
 	Stage    string `json:"stage"`    // The service stage.
 }

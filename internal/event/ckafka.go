@@ -2,8 +2,7 @@ package event
 
 import "github.com/go-json-experiment/json/jsontext"
 
-// CKafkaEvent is the event of a CKafka trigger: a batch of messages from one
-// topic, delivered again whole after a function error.
+// CKafkaEvent is the event of a CKafka trigger: a batch of one topic's messages, delivered again whole after an error.
 type CKafkaEvent struct {
 	Records []CKafkaRecord `json:"Records"` // The messages.
 }
@@ -13,8 +12,7 @@ type CKafkaRecord struct {
 	Ckafka CKafkaMessage `json:"Ckafka"` // The message.
 }
 
-// CKafkaMessage is one Kafka message; its coordinates are kept as sent
-// (Tencent's templates show numbers and strings, "partition":"").
+// CKafkaMessage is one Kafka message; its coordinates are kept as sent (numbers or strings, "partition":"").
 type CKafkaMessage struct {
 	Topic     jsontext.Value `json:"topic,omitzero"`     // The topic.
 	Partition jsontext.Value `json:"partition,omitzero"` // The partition.

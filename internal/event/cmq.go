@@ -2,8 +2,7 @@ package event
 
 import "github.com/go-json-experiment/json/jsontext"
 
-// CMQEvent is the event of a CMQ topic trigger (asynchronous: retried after
-// a function error).
+// CMQEvent is the event of a CMQ topic trigger (asynchronous: retried after a function error).
 type CMQEvent struct {
 	Records []CMQRecord `json:"Records"` // The messages.
 }
@@ -13,8 +12,7 @@ type CMQRecord struct {
 	CMQ CMQMessage `json:"CMQ"` // The message.
 }
 
-// CMQMessage is one message published to a CMQ topic; each member is kept as
-// sent (the samples send topicOwner and msgTag in several types).
+// CMQMessage is one message published to a CMQ topic, each member kept as sent (topicOwner and msgTag vary in type).
 type CMQMessage struct {
 	Type             jsontext.Value `json:"type,omitzero"`             // "topic".
 	TopicOwner       jsontext.Value `json:"topicOwner,omitzero"`       // The topic owner's account.
