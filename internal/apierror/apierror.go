@@ -1,5 +1,6 @@
-// Package apierror is the project's one error type, after upspin's errors: its Kind, set where it is born, decides
-// every retry, status and verdict; its Tencent Cloud code is what the wire shows.
+// Package apierror is the project's one error type, after upspin's errors: its
+// Kind, set where it is born, decides every retry, status and verdict; its
+// Tencent Cloud code is what the wire shows.
 package apierror
 
 import (
@@ -82,7 +83,8 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// From returns the *Error in err's chain, nil for nil, or else a Transient InternalError (the function's; may not recur).
+// From returns the *Error in err's chain, nil for nil, or else a Transient
+// InternalError (the function's; may not recur).
 func From(err error) *Error {
 	if e, ok := errors.AsType[*Error](err); ok || err == nil {
 		return e
@@ -96,7 +98,8 @@ func KindOf(err error) Kind { return cmp.Or(From(err), &Error{}).Kind }
 // CodeOf returns the code of err, "" for nil.
 func CodeOf(err error) string { return cmp.Or(From(err), &Error{}).Code }
 
-// Family is a code's first segment ("AuthFailure" of "AuthFailure.X"): Tencent adds sub-codes freely, rules take families.
+// Family is a code's first segment ("AuthFailure" of "AuthFailure.X"): Tencent
+// adds sub-codes freely, rules take families.
 func Family(code string) string {
 	fam, _, _ := strings.Cut(code, ".")
 	return fam

@@ -1,4 +1,5 @@
-// Package config is the function's configuration, read once per process, and its credentials, found per invocation.
+// Package config is the function's configuration, read once per process, and
+// its credentials, found per invocation.
 package config
 
 import (
@@ -47,7 +48,8 @@ var regionPattern = regexp.MustCompile(`^[a-z]{2,}(-[a-z0-9]+)+$`)
 
 const maxRPS = 1000 // Above any account's limit, low enough that a typo cannot turn the pacer off.
 
-// Load reads the configuration, an unset variable meaning its default; a bad value is a Setup InvalidConfiguration.
+// Load reads the configuration, an unset variable meaning its default; a bad
+// value is a Setup InvalidConfiguration.
 func Load(getenv func(string) string) (c Config, err error) {
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	invalid := func(name, want string) error {
@@ -81,14 +83,16 @@ func (c Config) String() string {
 		c.Region, c.Endpoint.URL(), c.RPS, c.Concurrency, c.Margin, c.LogLevel)
 }
 
-// Credentials finds an invocation's credentials, never cached: SCF rotates the role's keys over a warm instance's life.
+// Credentials finds an invocation's credentials, never cached: SCF rotates the
+// role's keys over a warm instance's life.
 type Credentials struct {
 	Getenv   func(string) string // Reads the role's variables (os.Getenv in production).
 	Fallback common.Provider     // Asked when the role's variables are absent; nil means DefaultFallback.
 }
 
-// DefaultFallback is the SDK's provider chain: the environment, the profile file, then the CVM role, except inside
-// SCF, where no metadata service answers and the SDK's provider would wait on it.
+// DefaultFallback is the SDK's provider chain: the environment, the profile
+// file, then the CVM role, except inside SCF, where no metadata service answers
+// and the SDK's provider would wait on it.
 func DefaultFallback(getenv func(string) string) common.Provider {
 	chain := []common.Provider{common.DefaultEnvProvider(), common.DefaultProfileProvider()}
 	if getenv("TENCENTCLOUD_RUNENV") != "SCF" {
@@ -97,7 +101,8 @@ func DefaultFallback(getenv func(string) string) common.Provider {
 	return common.NewProviderChain(chain)
 }
 
-// Resolve returns the invocation's credential and where it came from, or a Setup AuthFailure saying how to provide one.
+// Resolve returns the invocation's credential and where it came from, or a
+// Setup AuthFailure saying how to provide one.
 func (c Credentials) Resolve(ctx context.Context) (common.CredentialIface, string, error) {
 	id, key := c.Getenv(EnvRoleSecretID), c.Getenv(EnvRoleSecretKey)
 	switch {

@@ -26,8 +26,9 @@ import (
 // ErrMaybeApplied marks a failure after the request was written: DBbrain may have applied it.
 var ErrMaybeApplied = errors.New("the request was sent; DBbrain may have applied it")
 
-// Client calls DBbrain in one region through the SDK's common client (the product module's types would be most of
-// the binary's SDK code). The SDK's retries stay off: they ignore the context and resend the same signed request.
+// Client calls DBbrain in one region through the SDK's common client (the
+// product module's types would be most of the binary's SDK code). The SDK's
+// retries stay off: they ignore the context and resend the same signed request.
 type Client struct {
 	region    string
 	endpoint  Endpoint
@@ -66,7 +67,8 @@ type answer[T any] struct {
 	Response *T `json:"Response"`
 }
 
-// AddUserContact registers a contact. Errors are *apierror.Error, with DBbrain's code, message and RequestId when it answered.
+// AddUserContact registers a contact. Errors are *apierror.Error, with
+// DBbrain's code, message and RequestId when it answered.
 func (c *Client) AddUserContact(ctx context.Context, cred common.CredentialIface, name, email, product string) (AddResult, error) {
 	var a answer[struct {
 		ID *int64 `json:"Id"`
@@ -82,7 +84,8 @@ func (c *Client) AddUserContact(ctx context.Context, cred common.CredentialIface
 	return AddResult{ID: *a.Response.ID, RequestID: a.Response.RequestID}, nil
 }
 
-// DescribeAllUserContact lists the contacts whose names contain any of names (as substrings: compare exactly).
+// DescribeAllUserContact lists the contacts whose names contain any of names
+// (as substrings: compare exactly).
 func (c *Client) DescribeAllUserContact(ctx context.Context, cred common.CredentialIface, names []string) (DescribeResult, error) {
 	var a answer[DescribeResult]
 	p := map[string]any{"Product": Product}
@@ -101,7 +104,8 @@ func (c *Client) DescribeAllUserContact(ctx context.Context, cred common.Credent
 func (c *Client) send(ctx context.Context, cred common.CredentialIface, action string, p map[string]any, resp tchttp.Response) error {
 	prof := profile.NewClientProfile()
 	prof.HttpProfile.Endpoint, prof.HttpProfile.Scheme = c.endpoint.Host, c.endpoint.Scheme
-	// No timeout: the context has the deadline; one would keep a timer and a goroutine per request till it fired.
+	// No timeout: the context has the deadline; one would keep a timer and
+	// a goroutine per request till it fired.
 	prof.HttpProfile.ReqTimeout = 0
 	prof.Language = "en-US"
 	prof.DisableRegionBreaker = true          // the default for now; the breaker fails over to another region's host
@@ -119,8 +123,10 @@ func (c *Client) send(ctx context.Context, cred common.CredentialIface, action s
 	return nil
 }
 
-// translate turns an SDK error into an *apierror.Error: DBbrain's codes pass through, classified by kindOf; ours
-// get a ClientError code, a bare 5xx ServiceUnavailable. A failure after the request was written carries ErrMaybeApplied.
+// translate turns an SDK error into an *apierror.Error: DBbrain's codes pass
+// through, classified by kindOf; ours get a ClientError code, a bare 5xx
+// ServiceUnavailable. A failure after the request was written carries
+// ErrMaybeApplied.
 func translate(ctx context.Context, action string, ep Endpoint, err error, written bool, readErr error) error {
 	cause, marked := err, err // marked carries ErrMaybeApplied when the request was written
 	if written {
@@ -159,8 +165,9 @@ func translate(ctx context.Context, action string, ep Endpoint, err error, writt
 	return apierror.Wrap(apierror.Transient, apierror.NetworkError, marked, "calling %s at %s failed: %s", action, redact.URLsIn(ep.URL()), redact.URLsIn(fmt.Sprint(cause)))
 }
 
-// kindOf classifies an answered code by family (the README's table). Where the API page is silent on causes,
-// the kind neither stalls a record trigger for ever nor drops a contact unreported.
+// kindOf classifies an answered code by family (the README's table). Where the
+// API page is silent on causes, the kind neither stalls a record trigger for
+// ever nor drops a contact unreported.
 func kindOf(code string) apierror.Kind {
 	switch apierror.Family(code) {
 	case "RequestLimitExceeded":
@@ -173,7 +180,8 @@ func kindOf(code string) apierror.Kind {
 	return apierror.Invalid // about this contact (InvalidParameterValue, FailedOperation, ...), or unlisted
 }
 
-// statusError is an HTTP answer without an API envelope (a proxy's 503), which the SDK would call a JSON parse error.
+// statusError is an HTTP answer without an API envelope (a proxy's 503), which
+// the SDK would call a JSON parse error.
 type statusError struct {
 	StatusCode int    // The HTTP status.
 	Body       string // The start of the body, for the message.
@@ -183,8 +191,9 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("HTTP %d without an API envelope: %s", e.StatusCode, e.Body)
 }
 
-// NewTransport returns the transport a process's calls share, so that a warm instance reuses its connections, at
-// most maxIdle of them idle. It has no ResponseHeaderTimeout: the invocation's deadline bounds each call.
+// NewTransport returns the transport a process's calls share, so that a warm
+// instance reuses its connections, at most maxIdle of them idle. It has no
+// ResponseHeaderTimeout: the invocation's deadline bounds each call.
 func NewTransport(maxIdle int) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = maxIdle
@@ -194,8 +203,9 @@ func NewTransport(maxIdle int) *http.Transport {
 
 const maxBodyExcerpt = 200 // What a message quotes of an answer that is not DBbrain's.
 
-// callTransport is one call's transport and the body of its answer: it turns answers that are not API envelopes into
-// a *statusError, and records what the SDK's errors hide: whether the request was written, and why a body broke off.
+// callTransport is one call's transport and the body of its answer: it turns
+// answers that are not API envelopes into a *statusError, and records what the
+// SDK's errors hide: whether the request was written, and why a body broke off.
 type callTransport struct {
 	next    http.RoundTripper
 	written atomic.Bool   // set on the transport's writing goroutine
@@ -209,7 +219,8 @@ func (c *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A stream (text/event-stream) is never an answer of these actions, and the SDK would return it unread and unclosed.
+	// A stream (text/event-stream) is never an answer of these actions, and
+	// the SDK would return it unread and unclosed.
 	if resp.StatusCode == http.StatusOK && !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		c.body, resp.Body = resp.Body, c
 		return resp, nil
@@ -228,8 +239,9 @@ func (c *callTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return nil, &statusError{StatusCode: resp.StatusCode, Body: apierror.Clip(string(bytes.TrimSpace(body)), maxBodyExcerpt)}
 }
 
-// Read reads the answer's body, recording the first failure and closing the body then, which one of the SDK's
-// paths never does. The SDK reads on the goroutine that called Send.
+// Read reads the answer's body, recording the first failure and closing the
+// body then, which one of the SDK's paths never does. The SDK reads on the
+// goroutine that called Send.
 func (c *callTransport) Read(p []byte) (int, error) {
 	n, err := c.body.Read(p)
 	if err != nil && err != io.EOF {

@@ -1,5 +1,6 @@
-// Package dbbrain is the DBbrain API as this project knows it: its facts, defined once for the function, the
-// emulator and the tools, and a client through the SDK's common client.
+// Package dbbrain is the DBbrain API as this project knows it: its facts,
+// defined once for the function, the emulator and the tools, and a client
+// through the SDK's common client.
 package dbbrain
 
 import (
@@ -37,8 +38,9 @@ type Endpoint struct {
 // URL renders the endpoint for logs and messages.
 func (e Endpoint) URL() string { return strings.ToLower(e.Scheme) + "://" + e.Host }
 
-// ResolveEndpoint returns the endpoint for region (finance regions have their own domain), or the override URL
-// when one is given (http://127.0.0.1:9000 for the emulator, https://dbbrain.intl.tencentcloudapi.com).
+// ResolveEndpoint returns the endpoint for region (finance regions have their
+// own domain), or the override URL when one is given (http://127.0.0.1:9000 for
+// the emulator, https://dbbrain.intl.tencentcloudapi.com).
 func ResolveEndpoint(region, override string) (Endpoint, error) {
 	if override == "" {
 		if strings.HasSuffix(region, "-fsi") {
@@ -46,8 +48,9 @@ func ResolveEndpoint(region, override string) (Endpoint, error) {
 		}
 		return Endpoint{Scheme: "HTTPS", Host: Service + "." + Domain}, nil
 	}
-	// Messages show the value with its userinfo masked, never url.Parse's error (it quotes the value), and its
-	// reason only when nothing was masked (a port it quotes may be a piece of a password holding a "/").
+	// Messages show the value with its userinfo masked, never url.Parse's
+	// error (it quotes the value), and its reason only when nothing was
+	// masked (a port it quotes may be a piece of a password holding a "/").
 	shown := redact.URL(override)
 	u, err := url.Parse(override)
 	if err != nil && shown != override {
@@ -59,7 +62,8 @@ func ResolveEndpoint(region, override string) (Endpoint, error) {
 	if scheme != "HTTP" && scheme != "HTTPS" {
 		return Endpoint{}, fmt.Errorf("the endpoint %q must start with http:// or https://", shown)
 	}
-	// A fragment is refused too: "http://user:1234#x@host" parses as the host "user" on port 1234, a password's piece.
+	// A fragment is refused too: "http://user:1234#x@host" parses as the
+	// host "user" on port 1234, a password's piece.
 	if u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || strings.Contains(override, "#") {
 		return Endpoint{}, fmt.Errorf("the endpoint %q must be a scheme and host only, such as http://127.0.0.1:9000", shown)
 	}

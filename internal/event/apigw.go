@@ -2,7 +2,8 @@ package event
 
 import "github.com/go-json-experiment/json/jsontext"
 
-// APIGatewayEvent is the event of the legacy API Gateway trigger (none new since 2024-07-01), still sent by Kong.
+// APIGatewayEvent is the event of the legacy API Gateway trigger (none new
+// since 2024-07-01), still sent by Kong.
 type APIGatewayEvent struct {
 	RequestContext        *APIGatewayRequestContext `json:"requestContext,omitzero"`        // Present only on API Gateway events.
 	Headers               jsontext.Value            `json:"headers,omitzero"`               // Names in any case; a value is a string, or a list when repeated.

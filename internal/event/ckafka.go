@@ -2,7 +2,8 @@ package event
 
 import "github.com/go-json-experiment/json/jsontext"
 
-// CKafkaEvent is the event of a CKafka trigger: a batch of one topic's messages, delivered again whole after an error.
+// CKafkaEvent is the event of a CKafka trigger: a batch of one topic's
+// messages, delivered again whole after an error.
 type CKafkaEvent struct {
 	Records []CKafkaRecord `json:"Records"` // The messages.
 }
@@ -12,7 +13,8 @@ type CKafkaRecord struct {
 	Ckafka CKafkaMessage `json:"Ckafka"` // The message.
 }
 
-// CKafkaMessage is one Kafka message; its coordinates are kept as sent (numbers or strings, "partition":"").
+// CKafkaMessage is one Kafka message; its coordinates are kept as sent (numbers
+// or strings, "partition":"").
 type CKafkaMessage struct {
 	Topic     jsontext.Value `json:"topic,omitzero"`     // The topic.
 	Partition jsontext.Value `json:"partition,omitzero"` // The partition.

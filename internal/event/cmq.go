@@ -12,7 +12,8 @@ type CMQRecord struct {
 	CMQ CMQMessage `json:"CMQ"` // The message.
 }
 
-// CMQMessage is one message published to a CMQ topic, each member kept as sent (topicOwner and msgTag vary in type).
+// CMQMessage is one message published to a CMQ topic, each member kept as sent
+// (topicOwner and msgTag vary in type).
 type CMQMessage struct {
 	Type             jsontext.Value `json:"type,omitzero"`             // "topic".
 	TopicOwner       jsontext.Value `json:"topicOwner,omitzero"`       // The topic owner's account.

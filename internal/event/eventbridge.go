@@ -2,8 +2,9 @@ package event
 
 import "github.com/go-json-experiment/json/jsontext"
 
-// CloudEvent is an event of an EventBridge rule (CloudEvents 1.0): its data is the contact or, from a connector
-// such as "connector:tdmq", an object whose msgBody is. Members are kept as sent: their types vary.
+// CloudEvent is an event of an EventBridge rule (CloudEvents 1.0): its data is
+// the contact or, from a connector such as "connector:tdmq", an object whose
+// msgBody is. Members are kept as sent: their types vary.
 type CloudEvent struct {
 	SpecVersion     jsontext.Value `json:"specversion,omitzero"`     // CloudEvents version.
 	ID              jsontext.Value `json:"id,omitzero"`              // The event id.

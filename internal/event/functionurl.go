@@ -2,7 +2,8 @@ package event
 
 import "github.com/go-json-experiment/json/jsontext"
 
-// FunctionURLEvent is the event of a Function URL, SCF's current HTTP entry: APIGatewayEvent's shape, fewer members.
+// FunctionURLEvent is the event of a Function URL, SCF's current HTTP entry:
+// APIGatewayEvent's shape, fewer members.
 type FunctionURLEvent struct {
 	Body           string         `json:"body"`                    // The raw body.
 	Headers        jsontext.Value `json:"headers,omitzero"`        // As in APIGatewayEvent.

@@ -1,5 +1,6 @@
-// Package redact keeps personal data and secrets out of logs: an email keeps only enough to tell two apart, a
-// secret nothing. ReplaceAttr applies both to every log line, so call sites log plain values and cannot forget.
+// Package redact keeps personal data and secrets out of logs: an email keeps
+// only enough to tell two apart, a secret nothing. ReplaceAttr applies both to
+// every log line, so call sites log plain values and cannot forget.
 package redact
 
 import (
@@ -11,7 +12,8 @@ import (
 	"unicode/utf8"
 )
 
-// Email masks an address as its first character, "***" and the domain ("t***@qq.com"); without an "@", as "t***".
+// Email masks an address as its first character, "***" and the domain
+// ("t***@qq.com"); without an "@", as "t***".
 func Email(s string) string {
 	if s == "" {
 		return ""
@@ -24,7 +26,8 @@ func Email(s string) string {
 	return s[:n] + "***" + s[at:]
 }
 
-// emailish finds addresses in free text; the domain must be labels, so that punctuation around an "@" is left alone.
+// emailish finds addresses in free text; the domain must be labels, so that
+// punctuation around an "@" is left alone.
 var emailish = regexp.MustCompile(`[^\s"'<>(),;:@\[\]]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*`)
 
 // EmailsIn masks every address-shaped token inside free text.
@@ -35,8 +38,9 @@ func EmailsIn(s string) string {
 	return emailish.ReplaceAllStringFunc(s, Email)
 }
 
-// userinfo finds a URL's "scheme://user:password@" in free text, the password running to the last "@" before a
-// space, quotes and brackets included; a password holding a space is caught only by URL, on a value known to be one.
+// userinfo finds a URL's "scheme://user:password@" in free text, the password
+// running to the last "@" before a space, quotes and brackets included; a
+// password holding a space is caught only by URL, on a value known to be one.
 var userinfo = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://[^\s/:@"'<>]*):\S*@`)
 
 // URLsIn masks the password of every URL in free text, as url.URL.Redacted does.
@@ -49,8 +53,9 @@ func URLsIn(s string) string {
 
 var scheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
-// URL masks the userinfo of one value meant as a URL, parsing or not, whatever its password holds: from after
-// "scheme://" (or the start) to the last "@", more hidden, never less. A plain user part shows, as url.URL.Redacted.
+// URL masks the userinfo of one value meant as a URL, parsing or not, whatever
+// its password holds: from after "scheme://" (or the start) to the last "@",
+// more hidden, never less. A plain user part shows, as url.URL.Redacted.
 func URL(s string) string {
 	at := strings.LastIndexByte(s, '@')
 	if at < 0 {
@@ -70,7 +75,8 @@ func URL(s string) string {
 	return s
 }
 
-// plainUser is what a shown user name may hold: RFC 3986's unreserved characters and sub-delimiters but "'", and "%".
+// plainUser is what a shown user name may hold: RFC 3986's unreserved
+// characters and sub-delimiters but "'", and "%".
 const plainUser = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&()*+,;=%"
 
 // Secret replaces a secret with a marker that says only whether it was set.
@@ -81,8 +87,9 @@ func Secret(s string) string {
 	return "[redacted]"
 }
 
-// ReplaceAttr is every logger's slog.HandlerOptions.ReplaceAttr: secrets are replaced, address attributes masked
-// whole (a quoted local part would slip past emailish), addresses and URL passwords in other strings and errors.
+// ReplaceAttr is every logger's slog.HandlerOptions.ReplaceAttr: secrets are
+// replaced, address attributes masked whole (a quoted local part would slip
+// past emailish), addresses and URL passwords in other strings and errors.
 func ReplaceAttr(_ []string, a slog.Attr) slog.Attr {
 	key, isString := strings.ToLower(a.Key), a.Value.Kind() == slog.KindString
 	err, isErr := a.Value.Any().(error)

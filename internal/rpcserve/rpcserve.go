@@ -1,6 +1,8 @@
-// Package rpcserve confines the function locally: scf-go-lib's StartHandler listens on 0.0.0.0, every interface
-// of a laptop, so the local runtime hands the process one end of a Unix socket pair (no address to widen), where it
-// serves the library's own cloudfunction.Function. In the cloud EnvFD is unset and StartHandler runs.
+// Package rpcserve confines the function locally: scf-go-lib's StartHandler
+// listens on 0.0.0.0, every interface of a laptop, so the local runtime hands
+// the process one end of a Unix socket pair (no address to widen), where it
+// serves the library's own cloudfunction.Function. In the cloud EnvFD is unset
+// and StartHandler runs.
 package rpcserve
 
 import (
@@ -20,7 +22,8 @@ import (
 // EnvFD names the variable, set by the local tools only, that holds the fd.
 const EnvFD = "SCF_LOCAL_RPC_FD"
 
-// Inherited returns the connection the local runtime handed the process, nil when EnvFD is unset; it must be a Unix socket.
+// Inherited returns the connection the local runtime handed the process, nil
+// when EnvFD is unset; it must be a Unix socket.
 func Inherited(getenv func(string) string) (net.Conn, error) {
 	v := getenv(EnvFD)
 	if v == "" {
@@ -41,8 +44,9 @@ func Inherited(getenv func(string) string) (net.Conn, error) {
 	return nil, fmt.Errorf("%s=%d is no Unix-domain socket, refusing to start when it cannot be confined: %w", EnvFD, fd, err)
 }
 
-// Serve answers Function.Ping and Invoke on conn with scf-go-lib's code until the peer hangs up or ctx ends.
-// Function has no constructor: its handler is set by reflection, and if that fails Serve refuses rather than listen.
+// Serve answers Function.Ping and Invoke on conn with scf-go-lib's code until
+// the peer hangs up or ctx ends. Function has no constructor: its handler is
+// set by reflection, and if that fails Serve refuses rather than listen.
 func Serve(ctx context.Context, conn net.Conn, h cloudfunction.Handler) error {
 	defer context.AfterFunc(ctx, func() { _ = conn.Close() })()
 	fn, srv := new(cloudfunction.Function), rpc.NewServer()
