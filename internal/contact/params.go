@@ -17,22 +17,20 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 )
 
-// Params are the parameters of one request, whatever carried them: its
-// members in order, each a raw JSON value, so that one decoder checks them
-// all. JSON is read by encoding/json/v2's implementation; repeated names are
-// refused here one object at a time, so that a batch item's is its own failure.
+// Params are one request's parameters, whatever carried them: its members in
+// order, each a raw JSON value, so that one decoder checks them all.
 type Params struct {
 	names  []string
 	values map[string]jsontext.Value
 }
 
 // MaxMembers bounds the members of any object or list read: finding repeated
-// names keeps every name, about 100 MB for the 500,000 keys of a 6 MB event,
-// more than SCF's smallest instance has. No request comes near it.
+// names keeps every name, about 100 MB for the 500,000 keys of a 6 MB event.
 const MaxMembers = 10_000
 
 // ParseJSON decodes exactly one JSON object, named what in messages ("the
-// body"). Failures are Invalid InvalidParameter.
+// body"). Repeated names are refused one object at a time, so that a batch
+// item's is that item's failure.
 func ParseJSON(data []byte, what string) (Params, error) {
 	if err := Check(data, what); err != nil {
 		return Params{}, err
@@ -190,22 +188,17 @@ func (p Params) Names() []string { return slices.Clone(p.names) }
 func (p Params) Has(name string) bool { _, ok := p.values[name]; return ok }
 
 // Raw returns the raw JSON value of a member.
-func (p Params) Raw(name string) (jsontext.Value, bool) {
-	v, ok := p.values[name]
-	return v, ok
-}
+func (p Params) Raw(name string) (jsontext.Value, bool) { v, ok := p.values[name]; return v, ok }
 
 // Merge adds other's members after p's, refusing a name in both: neither can
 // be trusted over the other.
 func (p Params) Merge(other Params, what string) (Params, error) {
+	if i := slices.IndexFunc(other.names, p.Has); i >= 0 {
+		return Params{}, invalid("the parameter %s is given twice (%s)", apierror.Quote(other.names[i]), what)
+	}
 	out := Params{names: slices.Concat(p.names, other.names), values: map[string]jsontext.Value{}}
 	maps.Copy(out.values, p.values)
-	for _, name := range other.names {
-		if out.Has(name) {
-			return Params{}, invalid("the parameter %s is given twice (%s)", apierror.Quote(name), what)
-		}
-		out.values[name] = other.values[name]
-	}
+	maps.Copy(out.values, other.values)
 	return out, nil
 }
 
