@@ -145,25 +145,22 @@ func (d *Decoder) Decode(p Params, region string) (Request, error) {
 func (d *Decoder) item(p Params, allowed []string) Item {
 	problems := issues{}
 	problems.unknown(p.Names(), fieldNames(), allowed...)
-	var c Contact
-	for _, f := range []struct {
-		name, missing string
-		dst           *string
-	}{
-		{"Name", "Name is required", &c.Name},
-		{"ContactInfo", "ContactInfo (the contact's email address) is required", &c.ContactInfo},
-		{"Product", "", &c.Product},
-	} {
-		s, present, err := p.String(f.name)
+	field := func(name, missing string) string {
+		s, present, err := p.String(name)
 		switch {
 		case err != nil:
 			problems.add(apierror.InvalidParameter, apierror.From(err).Message)
-		case !present && f.missing == "":
+		case !present && missing == "":
 			s = dbbrain.Product // the only value, so the natural default
 		case !present:
-			problems.add(apierror.MissingParameter, f.missing)
+			problems.add(apierror.MissingParameter, missing)
 		}
-		*f.dst = strings.Trim(s, " ")
+		return strings.Trim(s, " ")
+	}
+	c := Contact{ // in this order, the order of the messages
+		Name:        field("Name", "Name is required"),
+		ContactInfo: field("ContactInfo", "ContactInfo (the contact's email address) is required"),
+		Product:     field("Product", ""),
 	}
 	fieldErrs, _ := errors.AsType[validator.ValidationErrors](d.v.Struct(c)) // c is a struct, so nothing else
 	for _, fe := range fieldErrs {
