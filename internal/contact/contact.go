@@ -1,6 +1,5 @@
-// Package contact is the DBbrain alert contact, its rules (struct tags
-// checked by go-playground/validator; why these, the README's "Validation"),
-// and the decoding of an AddUserContact request, one contact or a batch.
+// Package contact is the DBbrain alert contact, its rules (validator struct tags; why these, the README's
+// "Validation"), and the decoding of an AddUserContact request, one contact or a batch.
 package contact
 
 import (
@@ -79,9 +78,8 @@ func notInName(r rune) bool {
 	return !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune(NamePunctuation, r)
 }
 
-// invisible reports whether an address may not hold r: a reader cannot see
-// it, or it could smuggle text (spaces, control and format characters such as
-// bidi overrides). RFC 5322 allows some; an alert address needs none.
+// invisible reports whether an address may not hold r: a reader cannot see it, or it could smuggle text
+// (spaces, control and format characters such as bidi overrides). RFC 5322 allows some; an alert address needs none.
 func invisible(r rune) bool {
 	return !unicode.IsGraphic(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
 }
@@ -92,8 +90,8 @@ func firstRune(s string, bad func(rune) bool) rune {
 	return r
 }
 
-// Decode decodes an AddUserContact request for region. An error means the
-// request as a whole is unusable; a batch's items are judged each on its own.
+// Decode decodes an AddUserContact request for region. An error means the request as a whole is unusable; a
+// batch's items are judged each on its own.
 func (d *Decoder) Decode(p Params, region string) (Request, error) {
 	for _, c := range []struct{ name, want, code, hint string }{
 		{"Action", dbbrain.ActionAddUserContact, apierror.InvalidAction, "this function serves only " + dbbrain.ActionAddUserContact},
@@ -140,8 +138,7 @@ func (d *Decoder) Decode(p Params, region string) (Request, error) {
 	return req, nil
 }
 
-// item decodes one contact, reporting every problem at once; allowed lists
-// the other names that may appear beside the fields.
+// item decodes one contact, reporting every problem at once; allowed are the other names it may hold.
 func (d *Decoder) item(p Params, allowed []string) Item {
 	problems := issues{}
 	problems.unknown(p.Names(), fieldNames(), allowed...)
@@ -176,8 +173,7 @@ func (d *Decoder) item(p Params, allowed []string) Item {
 	return it
 }
 
-// describe words a broken rule, never echoing a value whole: an answer may
-// be logged, and the email is personal data.
+// describe words a broken rule, never echoing a value whole: an answer may be logged, and the email is personal data.
 func describe(fe validator.FieldError, c Contact) string {
 	switch f := fe.Field(); fe.Tag() {
 	case "required":
@@ -206,8 +202,8 @@ type issues map[string][]string
 
 func (p issues) add(code, msg string) { p[code] = append(p[code], msg) }
 
-// unknown reports the names neither known nor allowed, suggesting a known one
-// that differs only in case; it quotes five at most, so that thousands cannot flood the answer.
+// unknown reports the names neither known nor allowed, suggesting a known one that differs only in case; it
+// quotes five at most, so that thousands cannot flood the answer.
 func (p issues) unknown(names, known []string, allowed ...string) {
 	names = slices.DeleteFunc(names, func(n string) bool { return slices.Contains(known, n) || slices.Contains(allowed, n) })
 	for _, name := range names[:min(len(names), 5)] {
