@@ -108,14 +108,13 @@ func (d *Decoder) Decode(p Params, region string) (Request, error) {
 		it := d.item(p, commonNames())
 		return Request{Items: []Item{it}}, it.Err
 	}
-	problems := issues{}
+	var besides []string
 	for _, name := range p.Names() {
 		if slices.Contains(fieldNames(), name) {
-			problems.add(apierror.InvalidParameter, name+" cannot be given beside Contacts: a request holds one contact or a batch, not both")
+			besides = append(besides, name+" cannot be given beside Contacts: a request holds one contact or a batch, not both")
 		}
 	}
-	problems.unknown(p.Names(), batchNames(), fieldNames()...)
-	if err := problems.err(); err != nil {
+	if err := answer(besides, nil, unknown(p.Names(), batchNames(), fieldNames()...), nil); err != nil {
 		return Request{}, err
 	}
 	raw, _ := p.Raw("Contacts")
@@ -140,21 +139,20 @@ func (d *Decoder) Decode(p Params, region string) (Request, error) {
 
 // item decodes one contact, reporting every problem at once; allowed are the other names it may hold.
 func (d *Decoder) item(p Params, allowed []string) Item {
-	problems := issues{}
-	problems.unknown(p.Names(), fieldNames(), allowed...)
-	field := func(name, missing string) string {
+	var malformed, missing, badValues []string
+	field := func(name, ifMissing string) string {
 		s, present, err := p.String(name)
 		switch {
 		case err != nil:
-			problems.add(apierror.InvalidParameter, apierror.From(err).Message)
-		case !present && missing == "":
+			malformed = append(malformed, apierror.From(err).Message)
+		case !present && ifMissing == "":
 			s = dbbrain.Product // the only value, so the natural default
 		case !present:
-			problems.add(apierror.MissingParameter, missing)
+			missing = append(missing, ifMissing)
 		}
 		return strings.Trim(s, " ")
 	}
-	c := Contact{ // in this order, the order of the messages
+	c := Contact{ // read in this order, the order of the messages
 		Name:        field("Name", "Name is required"),
 		ContactInfo: field("ContactInfo", "ContactInfo (the contact's email address) is required"),
 		Product:     field("Product", ""),
@@ -163,14 +161,14 @@ func (d *Decoder) item(p Params, allowed []string) Item {
 	for _, fe := range fieldErrs {
 		// A field that is not a string is empty here, and already reported as missing or malformed.
 		if raw, _ := p.Raw(fe.Field()); fe.Tag() != "required" || raw.Kind() == '"' {
-			problems.add(apierror.InvalidParameterValue, describe(fe, c))
+			badValues = append(badValues, describe(fe, c))
 		}
 	}
-	it := Item{Name: apierror.ClipRunes(c.Name, dbbrain.MaxNameLen), Err: problems.err()}
-	if it.Err == nil {
-		it.Contact = c
+	name := apierror.ClipRunes(c.Name, dbbrain.MaxNameLen)
+	if err := answer(malformed, missing, unknown(p.Names(), fieldNames(), allowed...), badValues); err != nil {
+		return Item{Name: name, Err: err}
 	}
-	return it
+	return Item{Name: name, Contact: c}
 }
 
 // describe words a broken rule, never echoing a value whole: an answer may be logged, and the email is personal data.
@@ -197,36 +195,29 @@ func describe(fe validator.FieldError, c Contact) string {
 	}
 }
 
-// issues collects a request's problems by code, to answer every one at once.
-type issues map[string][]string
-
-func (p issues) add(code, msg string) { p[code] = append(p[code], msg) }
-
-// unknown reports the names neither known nor allowed, suggesting a known one that differs only in case; it
+// unknown words the names neither known nor allowed, suggesting a known one that differs only in case; it
 // quotes five at most, so that thousands cannot flood the answer.
-func (p issues) unknown(names, known []string, allowed ...string) {
+func unknown(names, known []string, allowed ...string) (msgs []string) {
 	names = slices.DeleteFunc(names, func(n string) bool { return slices.Contains(known, n) || slices.Contains(allowed, n) })
 	for _, name := range names[:min(len(names), 5)] {
 		msg := apierror.Quote(name) + " is not a parameter of " + dbbrain.ActionAddUserContact
 		if i := slices.IndexFunc(known, func(k string) bool { return strings.EqualFold(k, name) }); i >= 0 {
 			msg += fmt.Sprintf(" (did you mean %s?)", known[i])
 		}
-		p.add(apierror.UnknownParameter, msg)
+		msgs = append(msgs, msg)
 	}
 	if len(names) > 5 {
-		p.add(apierror.UnknownParameter, fmt.Sprintf("and %d more unknown parameters", len(names)-5))
+		msgs = append(msgs, fmt.Sprintf("and %d more unknown parameters", len(names)-5))
 	}
+	return msgs
 }
 
-// err joins the problems into one answer coded as the most basic, or returns nil.
-func (p issues) err() error {
-	var msgs []string
+// answer joins a request's problems into one error, coded as the most basic kind present; nil if none.
+func answer(malformed, missing, unknowns, badValues []string) error {
+	groups := [][]string{malformed, missing, unknowns, badValues}
 	codes := []string{apierror.InvalidParameter, apierror.MissingParameter, apierror.UnknownParameter, apierror.InvalidParameterValue}
-	for _, code := range codes {
-		msgs = append(msgs, p[code]...)
-	}
-	if i := slices.IndexFunc(codes, func(c string) bool { return len(p[c]) > 0 }); i >= 0 {
-		return apierror.E(apierror.Invalid, codes[i], "%s", strings.Join(msgs, "; "))
+	if i := slices.IndexFunc(groups, func(g []string) bool { return len(g) > 0 }); i >= 0 {
+		return apierror.E(apierror.Invalid, codes[i], "%s", strings.Join(slices.Concat(groups...), "; "))
 	}
 	return nil
 }
