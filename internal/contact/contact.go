@@ -19,8 +19,7 @@ import (
 )
 
 const (
-	// NamePunctuation is what a name may hold besides letters, digits and
-	// spaces: the 2021-05-27 API's set plus ".".
+	// NamePunctuation is what a name may hold besides letters, digits and spaces: the 2021-05-27 API's set plus ".".
 	NamePunctuation = "_-.!@#$%^&*()+=（）"
 	MaxBatch        = 1000 // The most contacts one request may carry.
 )
