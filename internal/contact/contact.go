@@ -1,6 +1,5 @@
-// Package contact is the DBbrain alert contact, its rules (struct tags
-// checked by go-playground/validator; why these, the README's "Validation"),
-// and the decoding of an AddUserContact request, one contact or a batch.
+// Package contact is the DBbrain alert contact, its rules (validator struct tags; why these, the README's
+// "Validation"), and the decoding of an AddUserContact request, one contact or a batch.
 package contact
 
 import (
@@ -20,8 +19,7 @@ import (
 )
 
 const (
-	// NamePunctuation is what a name may hold besides letters, digits and
-	// spaces: the 2021-05-27 API's set plus ".".
+	// NamePunctuation is what a name may hold besides letters, digits and spaces: the 2021-05-27 API's set plus ".".
 	NamePunctuation = "_-.!@#$%^&*()+=（）"
 	MaxBatch        = 1000 // The most contacts one request may carry.
 )
@@ -46,9 +44,7 @@ type Request struct {
 	Items []Item // In order.
 }
 
-// A request's parameters: a contact's fields and the API 3.0 common
-// parameters, or a batch's Contacts and the common parameters. Functions, not
-// variables, so that nothing can change them.
+// A request holds a contact's fields or a batch's Contacts, beside the API 3.0 common parameters.
 func fieldNames() []string  { return []string{"Name", "ContactInfo", "Product"} }
 func commonNames() []string { return []string{"Action", "Version", "Region"} }
 func batchNames() []string  { return append([]string{"Contacts"}, commonNames()...) }
@@ -81,9 +77,8 @@ func notInName(r rune) bool {
 	return !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune(NamePunctuation, r)
 }
 
-// invisible reports whether an address may not hold r: a reader cannot see
-// it, or it could smuggle text (spaces, control and format characters such as
-// bidi overrides). RFC 5322 allows some; an alert address needs none.
+// invisible reports whether an address may not hold r: a reader cannot see it, or it could smuggle text
+// (spaces, control and format characters such as bidi overrides). RFC 5322 allows some; an alert address needs none.
 func invisible(r rune) bool {
 	return !unicode.IsGraphic(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
 }
@@ -94,34 +89,37 @@ func firstRune(s string, bad func(rune) bool) rune {
 	return r
 }
 
-// Decode decodes an AddUserContact request for region. An error means the
-// request as a whole is unusable; a batch's items are judged each on its own.
+// Decode decodes an AddUserContact request for region. An error means the request as a whole is unusable; a
+// batch's items are judged each on its own.
 func (d *Decoder) Decode(p Params, region string) (Request, error) {
-	if err := checkCommon(p, region); err != nil {
-		return Request{}, err
+	for _, c := range []struct{ name, want, code, hint string }{
+		{"Action", dbbrain.ActionAddUserContact, apierror.InvalidAction, "this function serves only " + dbbrain.ActionAddUserContact},
+		{"Version", dbbrain.Version, apierror.NoSuchVersion, "this function serves only version " + dbbrain.Version},
+		{"Region", region, apierror.UnsupportedRegion, "this function calls DBbrain in " + region},
+	} {
+		if got, present, err := p.String(c.name); err != nil {
+			return Request{}, err
+		} else if present && got != c.want {
+			return Request{}, apierror.E(apierror.Invalid, c.code, "%s %s is not supported: %s", c.name, apierror.Quote(got), c.hint)
+		}
 	}
 	if !p.Has("Contacts") {
 		it := d.item(p, commonNames())
 		return Request{Items: []Item{it}}, it.Err
 	}
-	var problems issues
+	var besides []string
 	for _, name := range p.Names() {
-		switch {
-		case slices.Contains(fieldNames(), name):
-			problems.add(apierror.InvalidParameter, name+" cannot be given beside Contacts: a request holds one contact or a batch, not both")
-		case !slices.Contains(batchNames(), name):
-			problems.unknown(name, batchNames())
+		if slices.Contains(fieldNames(), name) {
+			besides = append(besides, name+" cannot be given beside Contacts: a request holds one contact or a batch, not both")
 		}
 	}
-	if err := problems.err(); err != nil {
+	if err := answer(besides, nil, unknown(p.Names(), batchNames(), fieldNames()...), nil); err != nil {
 		return Request{}, err
 	}
 	raw, _ := p.Raw("Contacts")
 	var raws []jsontext.Value // each item is read on its own, its repeated names included
-	if k := JSONKind(raw); k != "a list" {
-		return Request{}, invalid("Contacts must be a list of contacts, not %s", k)
-	} else if err := json.Unmarshal(raw, &raws, jsontext.AllowDuplicateNames(true)); err != nil {
-		return Request{}, apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "Contacts is not a valid JSON list")
+	if raw.Kind() != '[' || json.Unmarshal(raw, &raws, jsontext.AllowDuplicateNames(true)) != nil {
+		return Request{}, invalid("Contacts must be a list of contacts, not %s", JSONKind(raw))
 	}
 	if len(raws) == 0 || len(raws) > MaxBatch {
 		return Request{}, apierror.E(apierror.Invalid, apierror.InvalidParameterValue,
@@ -138,60 +136,43 @@ func (d *Decoder) Decode(p Params, region string) (Request, error) {
 	return req, nil
 }
 
-// item decodes one contact, reporting every problem at once; allowed lists
-// the other names that may appear beside the fields.
+// item decodes one contact, reporting every problem at once; allowed are the other names it may hold.
 func (d *Decoder) item(p Params, allowed []string) Item {
-	var problems issues
-	for _, name := range p.Names() {
-		if !slices.Contains(fieldNames(), name) && !slices.Contains(allowed, name) {
-			problems.unknown(name, fieldNames())
-		}
-	}
-	var c Contact
-	var skip []string // fields already reported as missing or malformed
-	for _, f := range []struct {
-		name, missing string
-		dst           *string
-	}{
-		{"Name", "Name is required", &c.Name},
-		{"ContactInfo", "ContactInfo (the contact's email address) is required", &c.ContactInfo},
-		{"Product", "", &c.Product},
-	} {
-		s, present, err := p.String(f.name)
+	var malformed, missing, badValues []string
+	field := func(name, ifMissing string) string {
+		s, present, err := p.String(name)
 		switch {
 		case err != nil:
-			problems.add(apierror.InvalidParameter, apierror.From(err).Message)
-			skip = append(skip, f.name)
-		case !present && f.missing == "":
+			malformed = append(malformed, apierror.From(err).Message)
+		case !present && ifMissing == "":
 			s = dbbrain.Product // the only value, so the natural default
 		case !present:
-			problems.add(apierror.MissingParameter, f.missing)
-			skip = append(skip, f.name)
+			missing = append(missing, ifMissing)
 		}
-		*f.dst = strings.Trim(s, " ")
+		return strings.Trim(s, " ")
 	}
-	var fieldErrs validator.ValidationErrors
-	if err := d.v.Struct(c); errors.As(err, &fieldErrs) {
-		for _, fe := range fieldErrs {
-			if !slices.Contains(skip, fe.Field()) {
-				problems.add(apierror.InvalidParameterValue, describe(fe, c))
-			}
+	c := Contact{ // read in this order, the order of the messages
+		Name:        field("Name", "Name is required"),
+		ContactInfo: field("ContactInfo", "ContactInfo (the contact's email address) is required"),
+		Product:     field("Product", ""),
+	}
+	fieldErrs, _ := errors.AsType[validator.ValidationErrors](d.v.Struct(c)) // c is a struct, so nothing else
+	for _, fe := range fieldErrs {
+		// A field that is not a string is empty here, and already reported as missing or malformed.
+		if raw, _ := p.Raw(fe.Field()); fe.Tag() != "required" || raw.Kind() == '"' {
+			badValues = append(badValues, describe(fe, c))
 		}
-	} else if err != nil {
-		problems.add(apierror.InvalidParameterValue, "the contact could not be validated: "+err.Error())
 	}
-	it := Item{Name: apierror.ClipRunes(c.Name, dbbrain.MaxNameLen), Err: problems.err()}
-	if it.Err == nil {
-		it.Contact = c
+	name := apierror.ClipRunes(c.Name, dbbrain.MaxNameLen)
+	if err := answer(malformed, missing, unknown(p.Names(), fieldNames(), allowed...), badValues); err != nil {
+		return Item{Name: name, Err: err}
 	}
-	return it
+	return Item{Name: name, Contact: c}
 }
 
-// describe words a broken rule, never echoing a value whole: an answer may
-// be logged, and the email is personal data.
+// describe words a broken rule, never echoing a value whole: an answer may be logged, and the email is personal data.
 func describe(fe validator.FieldError, c Contact) string {
-	f := fe.Field()
-	switch fe.Tag() {
+	switch f := fe.Field(); fe.Tag() {
 	case "required":
 		return f + " must not be empty"
 	case "namelen":
@@ -208,67 +189,34 @@ func describe(fe validator.FieldError, c Contact) string {
 		return f + " must be an email address such as name@example.com"
 	case "product":
 		return fmt.Sprintf("%s must be %q, the only product AddUserContact supports", f, dbbrain.Product)
+	default:
+		return fmt.Sprintf("%s breaks the rule %q", f, fe.Tag())
 	}
-	return fmt.Sprintf("%s breaks the rule %q", f, fe.Tag())
 }
 
-// checkCommon checks that the common parameters name this action, version
-// and region.
-func checkCommon(p Params, region string) error {
-	for _, c := range []struct{ name, want, code, hint string }{
-		{"Action", dbbrain.ActionAddUserContact, apierror.InvalidAction, "this function serves only " + dbbrain.ActionAddUserContact},
-		{"Version", dbbrain.Version, apierror.NoSuchVersion, "this function serves only version " + dbbrain.Version},
-		{"Region", region, apierror.UnsupportedRegion, "this function calls DBbrain in " + region},
-	} {
-		got, present, err := p.String(c.name)
-		if err != nil {
-			return err
+// unknown words the names neither known nor allowed, suggesting a known one that differs only in case; it
+// quotes five at most, so that thousands cannot flood the answer.
+func unknown(names, known []string, allowed ...string) (msgs []string) {
+	names = slices.DeleteFunc(names, func(n string) bool { return slices.Contains(known, n) || slices.Contains(allowed, n) })
+	for _, name := range names[:min(len(names), 5)] {
+		msg := apierror.Quote(name) + " is not a parameter of " + dbbrain.ActionAddUserContact
+		if i := slices.IndexFunc(known, func(k string) bool { return strings.EqualFold(k, name) }); i >= 0 {
+			msg += fmt.Sprintf(" (did you mean %s?)", known[i])
 		}
-		if present && got != c.want {
-			return apierror.E(apierror.Invalid, c.code, "%s %s is not supported: %s", c.name, apierror.Quote(got), c.hint)
-		}
+		msgs = append(msgs, msg)
+	}
+	if len(names) > 5 {
+		msgs = append(msgs, fmt.Sprintf("and %d more unknown parameters", len(names)-5))
+	}
+	return msgs
+}
+
+// answer joins a request's problems into one error, coded as the most basic kind present; nil if none.
+func answer(malformed, missing, unknowns, badValues []string) error {
+	groups := [][]string{malformed, missing, unknowns, badValues}
+	codes := []string{apierror.InvalidParameter, apierror.MissingParameter, apierror.UnknownParameter, apierror.InvalidParameterValue}
+	if i := slices.IndexFunc(groups, func(g []string) bool { return len(g) > 0 }); i >= 0 {
+		return apierror.E(apierror.Invalid, codes[i], "%s", strings.Join(slices.Concat(groups...), "; "))
 	}
 	return nil
-}
-
-// issues collects every problem of a request for one answer, coded as the
-// most basic (codeOrder()); at most maxUnknown unknown names are quoted, so
-// that thousands cannot flood it.
-type issues struct {
-	msgs     [4][]string // by codeOrder()
-	unknowns int
-}
-
-func codeOrder() []string {
-	return []string{apierror.InvalidParameter, apierror.MissingParameter, apierror.UnknownParameter, apierror.InvalidParameterValue}
-}
-
-const maxUnknown = 5
-
-func (p *issues) add(code, msg string) {
-	i := slices.Index(codeOrder(), code)
-	p.msgs[i] = append(p.msgs[i], msg)
-}
-
-func (p *issues) unknown(name string, known []string) {
-	if p.unknowns++; p.unknowns > maxUnknown {
-		return
-	}
-	msg := apierror.Quote(name) + " is not a parameter of " + dbbrain.ActionAddUserContact
-	if i := slices.IndexFunc(known, func(k string) bool { return strings.EqualFold(k, name) }); i >= 0 {
-		msg += fmt.Sprintf(" (did you mean %s?)", known[i])
-	}
-	p.add(apierror.UnknownParameter, msg)
-}
-
-// err joins the problems into one answer, or returns nil; p is a copy, so the count it adds stays out of it.
-func (p issues) err() error {
-	if n := p.unknowns - maxUnknown; n > 0 {
-		p.add(apierror.UnknownParameter, fmt.Sprintf("and %d more unknown parameters", n))
-	}
-	i := slices.IndexFunc(p.msgs[:], func(m []string) bool { return len(m) > 0 })
-	if i < 0 {
-		return nil
-	}
-	return apierror.E(apierror.Invalid, codeOrder()[i], "%s", strings.Join(slices.Concat(p.msgs[:]...), "; "))
 }

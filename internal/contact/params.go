@@ -17,22 +17,18 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 )
 
-// Params are the parameters of one request, whatever carried them: its
-// members in order, each a raw JSON value, so that one decoder checks them
-// all. JSON is read by encoding/json/v2's implementation; repeated names are
-// refused here one object at a time, so that a batch item's is its own failure.
+// Params are one request's parameters, whatever carried them: its members in order, each a raw JSON value.
 type Params struct {
 	names  []string
 	values map[string]jsontext.Value
 }
 
 // MaxMembers bounds the members of any object or list read: finding repeated
-// names keeps every name, about 100 MB for the 500,000 keys of a 6 MB event,
-// more than SCF's smallest instance has. No request comes near it.
+// names keeps every name, about 100 MB for the 500,000 keys of a 6 MB event.
 const MaxMembers = 10_000
 
-// ParseJSON decodes exactly one JSON object, named what in messages ("the
-// body"). Failures are Invalid InvalidParameter.
+// ParseJSON decodes exactly one JSON object, named what in messages ("the body"). A repeated name is refused
+// one object at a time, so that a batch item's is that item's own failure.
 func ParseJSON(data []byte, what string) (Params, error) {
 	if err := Check(data, what); err != nil {
 		return Params{}, err
@@ -74,9 +70,8 @@ func Check(data []byte, what string) error {
 	return Walk(data, what, 0)
 }
 
-// Walk refuses JSON that is malformed, followed by data, or with more than
-// MaxMembers in an object or list nested at most depth deep (0: any); it lets
-// invalid UTF-8 and repeated names pass, for lenient readings too.
+// Walk refuses JSON that is malformed, followed by data, or with more than MaxMembers in an object or list
+// nested at most depth deep (0: any); it lets invalid UTF-8 and repeated names pass, for lenient readings too.
 func Walk(data []byte, what string, depth int) error {
 	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	for complete := false; ; complete = dec.StackDepth() == 0 {
@@ -154,8 +149,7 @@ func Unmarshal(data []byte, v any, what string, opts ...json.Options) error {
 		what, strings.ReplaceAll(strings.TrimPrefix(string(se.JSONPointer), "/"), "/", "."), want, kindName(se.JSONKind))
 }
 
-// ParseValues builds Params from a query string or form, names sorted; a
-// repeated name becomes a list, which a string field refuses.
+// ParseValues builds Params from a query string or form, names sorted; a repeated name becomes a list.
 func ParseValues(v map[string][]string, what string) (Params, error) {
 	if len(v) > MaxMembers {
 		return Params{}, invalid("%s holds more than %d parameters: no request of this function has so many", what, MaxMembers)
@@ -190,27 +184,20 @@ func (p Params) Names() []string { return slices.Clone(p.names) }
 func (p Params) Has(name string) bool { _, ok := p.values[name]; return ok }
 
 // Raw returns the raw JSON value of a member.
-func (p Params) Raw(name string) (jsontext.Value, bool) {
-	v, ok := p.values[name]
-	return v, ok
-}
+func (p Params) Raw(name string) (jsontext.Value, bool) { v, ok := p.values[name]; return v, ok }
 
-// Merge adds other's members after p's, refusing a name in both: neither can
-// be trusted over the other.
+// Merge adds other's members after p's, refusing a name in both: neither can be trusted over the other.
 func (p Params) Merge(other Params, what string) (Params, error) {
+	if i := slices.IndexFunc(other.names, p.Has); i >= 0 {
+		return Params{}, invalid("the parameter %s is given twice (%s)", apierror.Quote(other.names[i]), what)
+	}
 	out := Params{names: slices.Concat(p.names, other.names), values: map[string]jsontext.Value{}}
 	maps.Copy(out.values, p.values)
-	for _, name := range other.names {
-		if out.Has(name) {
-			return Params{}, invalid("the parameter %s is given twice (%s)", apierror.Quote(name), what)
-		}
-		out.values[name] = other.values[name]
-	}
+	maps.Copy(out.values, other.values)
 	return out, nil
 }
 
-// String returns a member that must be a JSON string; absent or null, it is
-// not present.
+// String returns a member that must be a JSON string; absent or null, it is not present.
 func (p Params) String(name string) (value string, present bool, err error) {
 	raw, ok := p.values[name]
 	if !ok || raw.Kind() == 'n' {
