@@ -1,5 +1,6 @@
-// Package contact is the DBbrain alert contact, its rules (validator struct tags; why these, the README's
-// "Validation"), and the decoding of an AddUserContact request, one contact or a batch.
+// Package contact is the DBbrain alert contact, its rules (validator struct
+// tags; why these, the README's "Validation"), and the decoding of an
+// AddUserContact request, one contact or a batch.
 package contact
 
 import (
@@ -19,7 +20,8 @@ import (
 )
 
 const (
-	// NamePunctuation is what a name may hold besides letters, digits and spaces: the 2021-05-27 API's set plus ".".
+	// NamePunctuation is what a name may hold besides letters, digits and
+	// spaces: the 2021-05-27 API's set plus ".".
 	NamePunctuation = "_-.!@#$%^&*()+=（）"
 	MaxBatch        = 1000 // The most contacts one request may carry.
 )
@@ -77,8 +79,9 @@ func notInName(r rune) bool {
 	return !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && r != ' ' && !strings.ContainsRune(NamePunctuation, r)
 }
 
-// invisible reports whether an address may not hold r: a reader cannot see it, or it could smuggle text
-// (spaces, control and format characters such as bidi overrides). RFC 5322 allows some; an alert address needs none.
+// invisible reports whether an address may not hold r: a reader cannot see it,
+// or it could smuggle text (spaces, control and format characters such as bidi
+// overrides). RFC 5322 allows some; an alert address needs none.
 func invisible(r rune) bool {
 	return !unicode.IsGraphic(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r)
 }
@@ -89,8 +92,8 @@ func firstRune(s string, bad func(rune) bool) rune {
 	return r
 }
 
-// Decode decodes an AddUserContact request for region. An error means the request as a whole is unusable; a
-// batch's items are judged each on its own.
+// Decode decodes an AddUserContact request for region. An error means the
+// request as a whole is unusable; a batch's items are judged each on its own.
 func (d *Decoder) Decode(p Params, region string) (Request, error) {
 	for _, c := range []struct{ name, want, code, hint string }{
 		{"Action", dbbrain.ActionAddUserContact, apierror.InvalidAction, "this function serves only " + dbbrain.ActionAddUserContact},
@@ -136,7 +139,8 @@ func (d *Decoder) Decode(p Params, region string) (Request, error) {
 	return req, nil
 }
 
-// item decodes one contact, reporting every problem at once; allowed are the other names it may hold.
+// item decodes one contact, reporting every problem at once; allowed are the
+// other names it may hold.
 func (d *Decoder) item(p Params, allowed []string) Item {
 	var malformed, missing, badValues []string
 	field := func(name, ifMissing string) string {
@@ -158,7 +162,8 @@ func (d *Decoder) item(p Params, allowed []string) Item {
 	}
 	fieldErrs, _ := errors.AsType[validator.ValidationErrors](d.v.Struct(c)) // c is a struct, so nothing else
 	for _, fe := range fieldErrs {
-		// A field that is not a string is empty here, and already reported as missing or malformed.
+		// A field that is not a string is empty here, and already
+		// reported as missing or malformed.
 		if raw, _ := p.Raw(fe.Field()); fe.Tag() != "required" || raw.Kind() == '"' {
 			badValues = append(badValues, describe(fe, c))
 		}
@@ -170,7 +175,8 @@ func (d *Decoder) item(p Params, allowed []string) Item {
 	return Item{Name: name, Contact: c}
 }
 
-// describe words a broken rule, never echoing a value whole: an answer may be logged, and the email is personal data.
+// describe words a broken rule, never echoing a value whole: an answer may be
+// logged, and the email is personal data.
 func describe(fe validator.FieldError, c Contact) string {
 	switch f := fe.Field(); fe.Tag() {
 	case "required":
@@ -194,8 +200,9 @@ func describe(fe validator.FieldError, c Contact) string {
 	}
 }
 
-// unknown words the names neither known nor allowed, suggesting a known one that differs only in case; it
-// quotes five at most, so that thousands cannot flood the answer.
+// unknown words the names neither known nor allowed, suggesting a known one
+// that differs only in case; it quotes five at most, so that thousands cannot
+// flood the answer.
 func unknown(names, known []string, allowed ...string) (msgs []string) {
 	names = slices.DeleteFunc(names, func(n string) bool { return slices.Contains(known, n) || slices.Contains(allowed, n) })
 	for _, name := range names[:min(len(names), 5)] {
@@ -211,7 +218,8 @@ func unknown(names, known []string, allowed ...string) (msgs []string) {
 	return msgs
 }
 
-// answer joins a request's problems into one error, coded as the most basic kind present; nil if none.
+// answer joins a request's problems into one error, coded as the most basic
+// kind present; nil if none.
 func answer(malformed, missing, unknowns, badValues []string) error {
 	groups := [][]string{malformed, missing, unknowns, badValues}
 	codes := []string{apierror.InvalidParameter, apierror.MissingParameter, apierror.UnknownParameter, apierror.InvalidParameterValue}

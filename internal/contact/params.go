@@ -17,7 +17,8 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/apierror"
 )
 
-// Params are one request's parameters, whatever carried them: its members in order, each a raw JSON value.
+// Params are one request's parameters, whatever carried them: its members in
+// order, each a raw JSON value.
 type Params struct {
 	names  []string
 	values map[string]jsontext.Value
@@ -27,8 +28,9 @@ type Params struct {
 // names keeps every name, about 100 MB for the 500,000 keys of a 6 MB event.
 const MaxMembers = 10_000
 
-// ParseJSON decodes exactly one JSON object, named what in messages ("the body"). A repeated name is refused
-// one object at a time, so that a batch item's is that item's own failure.
+// ParseJSON decodes exactly one JSON object, named what in messages ("the
+// body"). A repeated name is refused one object at a time, so that a batch
+// item's is that item's own failure.
 func ParseJSON(data []byte, what string) (Params, error) {
 	if err := Check(data, what); err != nil {
 		return Params{}, err
@@ -70,8 +72,9 @@ func Check(data []byte, what string) error {
 	return Walk(data, what, 0)
 }
 
-// Walk refuses JSON that is malformed, followed by data, or with more than MaxMembers in an object or list
-// nested at most depth deep (0: any); it lets invalid UTF-8 and repeated names pass, for lenient readings too.
+// Walk refuses JSON that is malformed, followed by data, or with more than
+// MaxMembers in an object or list nested at most depth deep (0: any); it lets
+// invalid UTF-8 and repeated names pass, for lenient readings too.
 func Walk(data []byte, what string, depth int) error {
 	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
 	for complete := false; ; complete = dec.StackDepth() == 0 {
@@ -149,7 +152,8 @@ func Unmarshal(data []byte, v any, what string, opts ...json.Options) error {
 		what, strings.ReplaceAll(strings.TrimPrefix(string(se.JSONPointer), "/"), "/", "."), want, kindName(se.JSONKind))
 }
 
-// ParseValues builds Params from a query string or form, names sorted; a repeated name becomes a list.
+// ParseValues builds Params from a query string or form, names sorted; a
+// repeated name becomes a list.
 func ParseValues(v map[string][]string, what string) (Params, error) {
 	if len(v) > MaxMembers {
 		return Params{}, invalid("%s holds more than %d parameters: no request of this function has so many", what, MaxMembers)
@@ -186,7 +190,8 @@ func (p Params) Has(name string) bool { _, ok := p.values[name]; return ok }
 // Raw returns the raw JSON value of a member.
 func (p Params) Raw(name string) (jsontext.Value, bool) { v, ok := p.values[name]; return v, ok }
 
-// Merge adds other's members after p's, refusing a name in both: neither can be trusted over the other.
+// Merge adds other's members after p's, refusing a name in both: neither can be
+// trusted over the other.
 func (p Params) Merge(other Params, what string) (Params, error) {
 	if i := slices.IndexFunc(other.names, p.Has); i >= 0 {
 		return Params{}, invalid("the parameter %s is given twice (%s)", apierror.Quote(other.names[i]), what)
