@@ -92,7 +92,6 @@ func read(payload []byte) (delivery, error) {
 	bounded := true
 	if strictErr != nil {
 		var p struct { // only the members that tell the trigger: a flood of keys costs nothing
-
 			HTTPMethod      jsontext.Value `json:"httpMethod"`
 			Headers         jsontext.Value `json:"headers"`
 			RequestContext  jsontext.Value `json:"requestContext"`
