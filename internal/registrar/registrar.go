@@ -1,7 +1,5 @@
-// Package registrar registers contacts at the API's pace without losing or
-// duplicating any: an adaptive pace per process (Pacer), bounded concurrency,
-// retries inside the deadline, and idempotency, as the README's "Retries and
-// idempotency" describes.
+// Package registrar registers contacts at the API's pace (Pacer) without losing or duplicating any, as the
+// README's "Retries and idempotency" describes.
 package registrar
 
 import (
@@ -15,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
@@ -37,19 +37,17 @@ type Registrar struct {
 	Adds        *Pacer                 // Paces AddUserContact for the process.
 	Lookups     *Pacer                 // Paces DescribeAllUserContact for the process.
 	Concurrency int                    // Bounds the contacts, and the lookups, in flight at once.
-	// LookFirst looks names up before sending, so that a redelivery costs a
-	// lookup and never relies on DBbrain refusing a repeated name.
-	LookFirst  bool
-	Margin     time.Duration    // Kept free before the deadline, so the function can still answer.
-	CheckRetry CheckRetry       // Nil means DefaultCheckRetry.
-	Backoff    BackoffFactory   // Nil means DefaultBackoff.
-	Logger     *slog.Logger     // Nil discards.
-	Now        func() time.Time // Nil means time.Now.
+	LookFirst   bool                   // Look names up before sending: a redelivery costs a lookup, not a repeated add.
+	Margin      time.Duration          // Kept free before the deadline, so the function can still answer.
+	CheckRetry  CheckRetry             // Nil means DefaultCheckRetry.
+	Backoff     BackoffFactory         // Nil means DefaultBackoff.
+	Logger      *slog.Logger           // Nil discards.
+	Now         func() time.Time       // Nil means time.Now.
 
-	// One failure value each, shared by every contact it befalls: a delivery
-	// of 60,000 contacts left without time held 12 MB of copies.
-	noTime  error
-	stopped func(cause error) error
+	// Per invocation: one "no time" failure shared by every contact it befalls (60,000 copies held 12 MB), and
+	// the stop of the batch, whose cause is what the contacts not sent carry.
+	noTime error
+	stop   context.CancelCauseFunc
 }
 
 // Outcome is what happened to one contact.
@@ -65,8 +63,11 @@ type Outcome struct {
 // LookupChunk is how many names one DescribeAllUserContact asks for.
 const LookupChunk = 50
 
-// minCall is the least time worth starting a call with.
-const minCall = 50 * time.Millisecond
+const (
+	minCall           = 50 * time.Millisecond // the least time worth starting a call with
+	maxRounds         = 3                     // the rounds a refused name's copies get: one per email, up to this many
+	maxLookupAttempts = 3                     // a failing lookup must not use up the contacts' time
+)
 
 // Decision is what to do after a failed AddUserContact attempt.
 type Decision int
@@ -84,9 +85,8 @@ type CheckRetry func(err error) Decision
 // BackoffFactory returns a fresh backoff schedule for one contact.
 type BackoffFactory func() backoff.BackOff
 
-// DefaultCheckRetry decides by the error's kind: a throttle or a transient
-// fault is retried, after a lookup when the attempt may have been applied;
-// anything else (a refusal, a conflict, the setup, no time left) stops.
+// DefaultCheckRetry retries a throttle or a transient fault, after a lookup when the attempt may have been
+// applied; anything else (a refusal, a conflict, the setup, no time left) stops.
 func DefaultCheckRetry(err error) Decision {
 	switch apierror.KindOf(err) {
 	case apierror.Throttled, apierror.Transient:
@@ -98,53 +98,41 @@ func DefaultCheckRetry(err error) Decision {
 	return Stop
 }
 
-// DefaultBackoff is jittered exponential backoff: 200 ms doubling to 5 s,
-// each wait randomised by ±50% so that concurrent instances spread out.
+// DefaultBackoff is 200 ms doubling to 5 s, each wait randomised by ±50% so that concurrent instances spread out.
 func DefaultBackoff() backoff.BackOff {
-	return &backoff.ExponentialBackOff{
-		InitialInterval:     200 * time.Millisecond,
-		RandomizationFactor: 0.5,
-		Multiplier:          2,
-		MaxInterval:         5 * time.Second,
-	}
+	return &backoff.ExponentialBackOff{InitialInterval: 200 * time.Millisecond, RandomizationFactor: 0.5,
+		Multiplier: 2, MaxInterval: 5 * time.Second}
 }
 
-// Register registers contacts concurrently and returns their outcomes in
-// order. With LookFirst it sends only the names a lookup did not find. A name
-// given twice is sent once: its copies are judged against the name's holder
-// once known (the same email: registered; another: a conflict), and when
-// DBbrain refused the copy sent, a copy with another email gets a round of
-// its own, up to maxRounds. Contacts left without time for a call are "not
-// attempted"; after a Setup failure nothing more is sent, and what was not
-// sent carries that failure.
+// Register registers contacts concurrently and returns their outcomes in order. With LookFirst it sends only
+// the names a lookup did not find. A name given twice is sent once: its copies are judged against the name's
+// holder once known (the same email: registered; another: a conflict), and when DBbrain refused the copy sent, a
+// copy with another email gets a round of its own, up to maxRounds. Contacts left without time for a call are
+// "not attempted"; after a Setup failure nothing more is sent, and what was not sent carries that failure.
 func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []Outcome {
-	r = r.withDefaults()
+	c := *r
+	r = &c
+	r.Logger = cmp.Or(r.Logger, slog.New(slog.DiscardHandler))
+	if r.CheckRetry == nil {
+		r.CheckRetry = DefaultCheckRetry
+	}
+	if r.Backoff == nil {
+		r.Backoff = DefaultBackoff
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
 	r.noTime = apierror.E(apierror.NotAttempted, apierror.DeadlineExceeded,
 		"not attempted: too little of the invocation's time was left to call %s; retry the invocation to register this contact", dbbrain.ActionAddUserContact)
-	var once sync.Once
-	var stopped error
-	r.stopped = func(cause error) error { // the cause is the first stop's, fixed once set
-		once.Do(func() {
-			e := apierror.From(cause)
-			stopped = &apierror.Error{Kind: apierror.Setup, Code: e.Code, RequestID: e.RequestID, Err: cause,
-				Message: "not attempted: the batch stopped at the first failure of the function's own setup: " + e.Message}
-		})
-		return stopped
-	}
 	ctx, cancel := context.WithDeadline(ctx, WorkDeadline(ctx, r.Now(), r.Margin))
 	defer cancel()
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	return r.registerAll(ctx, stop, contacts, len(contacts) == 1, 0)
+	ctx, r.stop = context.WithCancelCause(ctx)
+	defer r.stop(nil)
+	return r.registerAll(ctx, contacts, len(contacts) == 1, 0)
 }
 
-// maxRounds bounds the rounds a name's copies get when DBbrain refuses them:
-// one per email, up to this many.
-const maxRounds = 3
-
-// registerAll is one round of Register: alone says that contacts is the
-// invocation's only contact.
-func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFunc, contacts []contact.Contact, alone bool, round int) []Outcome {
+// registerAll is one round of Register: alone says that contacts is the invocation's only contact.
+func (r *Registrar) registerAll(ctx context.Context, contacts []contact.Contact, alone bool, round int) []Outcome {
 	out := make([]Outcome, len(contacts))
 	first := map[string]int{} // each name's first index
 	var unique []int
@@ -160,20 +148,17 @@ func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFun
 		wg.Go(func() {
 			for i := range jobs {
 				out[i] = r.register(ctx, contacts[i], alone)
-				if apierror.KindOf(out[i].Err) == apierror.Setup {
-					stop(out[i].Err) // every other call would fail the same way
-				}
+				r.stopAt(out[i].Err)
 			}
 		})
 	}
-	for chunk, lookup := range r.lookAhead(ctx, stop, contacts, unique) {
+	for chunk, lookup := range r.lookAhead(ctx, contacts, unique) {
 		for _, i := range chunk {
 			o, found := match(lookup.known, contacts[i])
 			switch k := apierror.KindOf(lookup.err); {
 			case found:
 				out[i] = o
 			case k == apierror.Setup:
-				stop(lookup.err)
 				out[i] = Outcome{Err: lookup.err}
 			case k == apierror.NotAttempted || ctx.Err() != nil:
 				out[i] = Outcome{Err: r.notAttempted(ctx)}
@@ -185,40 +170,28 @@ func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFun
 	close(jobs)
 	wg.Wait()
 	var again []int // copies with another email than one DBbrain refused: the name's holder is unknown
+	var rest []contact.Contact
 	for i, c := range contacts {
 		j := first[c.Name]
-		switch k := apierror.KindOf(out[j].Err); {
+		o, earlier := out[j], contacts[j]
+		switch {
 		case j == i:
-		case k == apierror.Invalid && round < maxRounds && !sameEmail(contacts[j].ContactInfo, c.ContactInfo):
-			again = append(again, i)
-		default:
-			out[i] = repeated(out[j], contacts[j], c)
+		case apierror.KindOf(o.Err) == apierror.Invalid && round < maxRounds && !sameEmail(earlier.ContactInfo, c.ContactInfo):
+			again, rest = append(again, i), append(rest, c)
+		case o.held != nil: // judged against the name's holder
+			out[i], _ = match([]dbbrain.Contact{*o.held}, c)
+		case o.Err != nil || sameEmail(earlier.ContactInfo, c.ContactInfo):
+			out[i] = Outcome{ID: o.ID, RequestID: o.RequestID, Err: o.Err, Existing: o.Err == nil}
+		default: // the earlier copy registered the name with another email
+			out[i] = conflict(c, dbbrain.Contact{ID: o.ID, Name: earlier.Name, Mail: earlier.ContactInfo, RequestID: o.RequestID})
 		}
 	}
-	if len(again) > 0 {
-		rest := make([]contact.Contact, len(again))
-		for k, i := range again {
-			rest[k] = contacts[i]
-		}
-		for k, o := range r.registerAll(ctx, stop, rest, false, round+1) {
+	if len(rest) > 0 {
+		for k, o := range r.registerAll(ctx, rest, false, round+1) {
 			out[again[k]] = o
 		}
 	}
 	return out
-}
-
-// repeated is the outcome of a name seen earlier in the batch: the earlier
-// one's with the same email, else judged against the name's holder, known
-// when the earlier one was registered or a conflict.
-func repeated(o Outcome, earlier, c contact.Contact) Outcome {
-	switch {
-	case o.held != nil:
-		o, _ = match([]dbbrain.Contact{*o.held}, c)
-		return o
-	case o.Err != nil || sameEmail(earlier.ContactInfo, c.ContactInfo):
-		return Outcome{ID: o.ID, RequestID: o.RequestID, Err: o.Err, Existing: o.Err == nil}
-	}
-	return conflict(c, dbbrain.Contact{ID: o.ID, Name: earlier.Name, Mail: earlier.ContactInfo, RequestID: o.RequestID})
 }
 
 // lookupResult is one chunk's lookup.
@@ -227,12 +200,10 @@ type lookupResult struct {
 	err   error
 }
 
-// lookAhead yields each chunk of the unique contacts with its lookup (none
-// without LookFirst), up to Concurrency lookups running ahead, so that a long,
-// mostly registered batch does not wait for their answers one by one. A Setup
-// failure stops the batch at once: lookups start in no set order, and the
-// chunk waited for may be the last of them.
-func (r *Registrar) lookAhead(ctx context.Context, stop context.CancelCauseFunc, contacts []contact.Contact, unique []int) iter.Seq2[[]int, lookupResult] {
+// lookAhead yields each chunk of the unique contacts with its lookup (none without LookFirst), keeping up to
+// Concurrency lookups running or answered ahead of the reader, so that a long, mostly registered batch does not
+// wait for their answers one by one.
+func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, unique []int) iter.Seq2[[]int, lookupResult] {
 	return func(yield func([]int, lookupResult) bool) {
 		if !r.LookFirst {
 			yield(unique, lookupResult{})
@@ -240,43 +211,32 @@ func (r *Registrar) lookAhead(ctx context.Context, stop context.CancelCauseFunc,
 		}
 		chunks := slices.Collect(slices.Chunk(unique, LookupChunk))
 		results := make([]chan lookupResult, len(chunks))
-		for k := range results {
-			results[k] = make(chan lookupResult, 1)
-		}
 		ctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
-		defer func() {
-			cancel() // the caller stopped reading: the rest is not needed
-			wg.Wait()
-		}()
-		slots := make(chan struct{}, max(1, r.Concurrency)) // lookups running or answered, not yet read
-		wg.Go(func() {
-			for k, chunk := range chunks {
-				select {
-				case slots <- struct{}{}:
-				case <-ctx.Done():
-					results[k] <- lookupResult{err: r.notAttempted(ctx)}
-					continue
-				}
-				wg.Go(func() {
-					names := make([]string, len(chunk))
-					for j, i := range chunk {
-						names[j] = contacts[i].Name
-					}
-					known, err := r.lookup(ctx, names)
-					if apierror.KindOf(err) == apierror.Setup {
-						stop(err)
-					}
-					results[k] <- lookupResult{known, err}
-				})
+		defer wg.Wait()
+		defer cancel() // the caller stopped reading: the rest is not needed
+		start := func(k int) {
+			if k >= len(chunks) {
+				return
 			}
-		})
+			results[k] = make(chan lookupResult, 1)
+			wg.Go(func() {
+				names := make([]string, len(chunks[k]))
+				for j, i := range chunks[k] {
+					names[j] = contacts[i].Name
+				}
+				known, err := r.lookup(ctx, names)
+				r.stopAt(err) // at once: the chunk read may be the last to be answered
+				results[k] <- lookupResult{known, err}
+			})
+		}
+		ahead := max(1, r.Concurrency)
+		for k := range ahead {
+			start(k)
+		}
 		for k, chunk := range chunks {
 			res := <-results[k]
-			select {
-			case <-slots: // read: another lookup may start
-			default: // it never started: the context ended
-			}
+			start(k + ahead)
 			if !yield(chunk, res) {
 				return
 			}
@@ -284,17 +244,21 @@ func (r *Registrar) lookAhead(ctx context.Context, stop context.CancelCauseFunc,
 	}
 }
 
-// register sends one contact until it succeeds, fails for good, or no time
-// is left, as go-retryablehttp's Client.Do does with CheckRetry's decisions.
-// An invocation's only contact (alone) is tried while any time is left.
+// register sends one contact until it succeeds, fails for good, or no time is left, as go-retryablehttp's
+// Client.Do does with CheckRetry's decisions. An invocation's only contact (alone) is tried while any time is left.
 func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool) (out Outcome) {
 	log := r.Logger.With("name", c.Name, "email", c.ContactInfo)
 	deadline, _ := ctx.Deadline()
 	schedule := r.Backoff()
-	// unsure: an attempt may have created the contact (a refusal may mean the
-	// name exists; a failure after sending may hide a success), so the name
-	// is looked up before sending again, and before the failure is final.
+	// unsure: an attempt may have created the contact (a refusal may mean the name exists; a failure after sending
+	// may hide a success), so the name is looked up before sending again, and before the failure is final.
 	unsure := false
+	find := func() (Outcome, bool, error) {
+		known, err := r.lookup(ctx, []string{c.Name})
+		o, found := match(known, c)
+		o.Attempts = out.Attempts
+		return o, found, err
+	}
 	for {
 		need := r.Adds.Typical()
 		if alone && out.Attempts == 0 {
@@ -302,7 +266,7 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 		}
 		send := true
 		if unsure {
-			o, found, err := r.find(ctx, c, out.Attempts)
+			o, found, err := find()
 			switch k := apierror.KindOf(err); {
 			case found:
 				return o
@@ -354,7 +318,7 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 	if !unsure {
 		return out
 	}
-	o, found, err := r.find(ctx, c, out.Attempts)
+	o, found, err := find()
 	switch k := apierror.KindOf(err); {
 	case found:
 		return o
@@ -369,22 +333,25 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 	return out
 }
 
-// notAttempted is the failure of a contact not sent: the batch stopped at a
-// Setup failure, or too little time was left.
+// notAttempted is the failure of a contact not sent: the batch's stop, or too little time left.
 func (r *Registrar) notAttempted(ctx context.Context) error {
 	if cause := context.Cause(ctx); apierror.KindOf(cause) == apierror.Setup {
-		return r.stopped(cause)
+		return cause
 	}
 	return r.noTime
 }
 
-// maxLookupAttempts bounds a failing lookup, which must not use up the
-// contacts' time; a throttled one is retried while time allows, since sending
-// unchecked would spend an add on every contact already registered.
-const maxLookupAttempts = 3
+// stopAt stops the batch at a Setup failure, which every other call would meet too.
+func (r *Registrar) stopAt(err error) {
+	if e := apierror.From(err); e != nil && e.Kind == apierror.Setup {
+		r.stop(&apierror.Error{Kind: apierror.Setup, Code: e.Code, RequestID: e.RequestID, Err: err,
+			Message: "not attempted: the batch stopped at the first failure of the function's own setup: " + e.Message})
+	}
+}
 
-// lookup lists the contacts whose names contain any of names. An error means
-// it is unknown which exist (NotAttempted: no time was left to ask).
+// lookup lists the contacts whose names contain any of names. An error means it is unknown which exist
+// (NotAttempted: no time was left to ask). A throttled lookup is retried while time allows: sending unchecked
+// would spend an add on every contact already registered.
 func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Contact, error) {
 	deadline, _ := ctx.Deadline()
 	schedule := r.Backoff()
@@ -411,42 +378,25 @@ func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Conta
 	}
 }
 
-// find looks c's name up: found when it is there, registered or a conflict.
-func (r *Registrar) find(ctx context.Context, c contact.Contact, attempts int) (o Outcome, found bool, err error) {
-	known, err := r.lookup(ctx, []string{c.Name})
-	o, found = match(known, c)
-	o.Attempts = attempts
-	return o, found, err
-}
-
-// match finds the contact named exactly c.Name (DBbrain matches substrings):
-// with the same email it is c, registered already; else a conflict. An entry
-// with c's email wins over others of the name, which the 2021-05-27 API,
-// sharing the store, may have added.
+// match finds the contact named exactly c.Name (DBbrain matches substrings): with the same email it is c,
+// registered already; else a conflict. An entry with c's email wins over others of the name, which the
+// 2021-05-27 API, sharing the store, may have added.
 func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
-	i := slices.IndexFunc(known, func(e dbbrain.Contact) bool { return e.Name == c.Name && sameEmail(e.Mail, c.ContactInfo) })
-	if i < 0 {
-		i = slices.IndexFunc(known, func(e dbbrain.Contact) bool { return e.Name == c.Name })
-	}
-	switch {
-	case i < 0:
-		return Outcome{}, false
-	case sameEmail(known[i].Mail, c.ContactInfo):
+	named := func(e dbbrain.Contact) bool { return e.Name == c.Name }
+	if i := slices.IndexFunc(known, func(e dbbrain.Contact) bool { return named(e) && sameEmail(e.Mail, c.ContactInfo) }); i >= 0 {
 		return Outcome{ID: known[i].ID, RequestID: known[i].RequestID, Existing: true}, true
 	}
-	return conflict(c, known[i]), true
+	if i := slices.IndexFunc(known, named); i >= 0 {
+		return conflict(c, known[i]), true
+	}
+	return Outcome{}, false
 }
 
-// sameEmail compares addresses up to surrounding spaces and ASCII case:
-// Unicode folding would take "\u212Aate@qq.com" (a Kelvin sign) for kate@.
+// sameEmail compares addresses up to surrounding spaces and ASCII case: Unicode folding would take
+// "\u212Aate@qq.com" (a Kelvin sign) for kate@.
 func sameEmail(stored, given string) bool {
-	lower := func(r rune) rune {
-		if 'A' <= r && r <= 'Z' {
-			return r + 'a' - 'A'
-		}
-		return r
-	}
-	return strings.Map(lower, strings.TrimSpace(stored)) == strings.Map(lower, given)
+	asciiOnly := unicode.SpecialCase{{Lo: utf8.RuneSelf, Hi: unicode.MaxRune}} // beyond ASCII, a rune is its own lower case
+	return strings.ToLowerSpecial(asciiOnly, strings.TrimSpace(stored)) == strings.ToLowerSpecial(asciiOnly, given)
 }
 
 // conflict is the outcome of a name that exists with another email.
@@ -469,28 +419,11 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// WorkDeadline is the invocation's deadline (else SCF's longest timeout)
-// less the margin kept for answering.
+// WorkDeadline is the invocation's deadline (else SCF's longest timeout) less the margin kept for answering.
 func WorkDeadline(ctx context.Context, now time.Time, margin time.Duration) time.Time {
 	d, ok := ctx.Deadline()
 	if !ok {
 		d = now.Add(15 * time.Minute)
 	}
 	return d.Add(-margin)
-}
-
-// withDefaults returns a copy of r with its nil fields set to their defaults.
-func (r *Registrar) withDefaults() *Registrar {
-	c := *r
-	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
-	if c.CheckRetry == nil {
-		c.CheckRetry = DefaultCheckRetry
-	}
-	if c.Backoff == nil {
-		c.Backoff = DefaultBackoff
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return &c
 }
