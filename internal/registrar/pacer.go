@@ -12,16 +12,13 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// ErrNoTime is what Wait returns when the next slot would come too late for the call to end before the deadline,
-// or the context ended while waiting; the context's error (DeadlineExceeded for a slot refused at once) is wrapped too.
+// ErrNoTime is what Wait returns, wrapping the context's error, when the call could not end before the deadline.
 var ErrNoTime = errors.New("too little of the invocation's time is left for another call")
 
 // Pacer paces one action's calls for a whole process at ceiling/n, n being the instances assumed to share the
-// ceiling (DBBRAIN_RPS); instances agree on n, hence on equal shares, because what changes n is what the fleet does:
-// the first throttle sets plannedFleet, two windows running throttled add one, and every probeEvery without a
-// throttle a window at n-1 tests whether a peer left. Throttles keep coming for up to a second from calls DBbrain's
-// sliding window already holds, so it reacts once per window. The README's "Many instances, one account" has the
-// rationale and the measurements.
+// ceiling. Instances agree on n, hence on equal shares, because what changes n is what the fleet does, and it
+// changes once per window at most, since throttles keep coming from calls DBbrain's sliding window already holds.
+// The README's "Many instances, one account" has the rules, the rationale and the measurements.
 type Pacer struct {
 	limiter *rate.Limiter
 	now     func() time.Time
@@ -52,8 +49,7 @@ const (
 	// when the network delays one and not the next. The calls' measured jitter widens the margin (Observe).
 	Pacing          = 0.99
 	initialEstimate = 500 * time.Millisecond // a cross-region call with a TLS handshake, before any call is timed
-	// maxObservation and maxDeviation cap what one call may teach the latency and jitter estimates: a call that hung
-	// until the deadline, or a cold handshake, measures neither DBbrain nor how calls bunch.
+	// What one call may teach the latency and jitter estimates: a hung call or a cold handshake measures neither.
 	maxObservation = 2 * time.Second
 	maxDeviation   = 100 * time.Millisecond
 )
@@ -88,23 +84,17 @@ func (p *Pacer) Wait(ctx context.Context, deadline time.Time, need time.Duration
 	p.mu.Lock()
 	hold := p.hold.Sub(p.now())
 	p.mu.Unlock()
-	if hold > 0 {
-		if latest, _ := ctx.Deadline(); p.now().Add(hold).After(latest) {
-			return context.DeadlineExceeded
-		}
-		if !sleep(ctx, hold) {
-			return ctx.Err()
-		}
+	if latest, _ := ctx.Deadline(); hold > 0 && p.now().Add(hold).After(latest) {
+		return context.DeadlineExceeded
 	}
-	if p.limiter.Wait(ctx) != nil {
+	if (hold > 0 && !sleep(ctx, hold)) || p.limiter.Wait(ctx) != nil {
 		// rate.Limiter refuses a slot past the deadline before the context ends, with an error of its own.
 		return cmp.Or(ctx.Err(), context.DeadlineExceeded)
 	}
 	return nil
 }
 
-// Observe learns from one call's answer: how long it took, and whether DBbrain throttled it. Any other answer, a
-// refusal or a server error too, was counted in the window like a success.
+// Observe learns how long a call took and whether DBbrain throttled it; any other answer counted in its window.
 func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	now := p.now()
 	p.mu.Lock()

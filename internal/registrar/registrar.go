@@ -44,8 +44,7 @@ type Registrar struct {
 	Logger      *slog.Logger           // Nil discards.
 	Now         func() time.Time       // Nil means time.Now.
 
-	// Per invocation: one "no time" failure shared by every contact it befalls (60,000 copies held 12 MB), and
-	// the stop of the batch, whose cause is what the contacts not sent carry.
+	// Per invocation: the "no time" failure, one value for every contact (60,000 copies held 12 MB), and the stop.
 	noTime error
 	stop   context.CancelCauseFunc
 }
@@ -104,11 +103,10 @@ func DefaultBackoff() backoff.BackOff {
 		Multiplier: 2, MaxInterval: 5 * time.Second}
 }
 
-// Register registers contacts concurrently and returns their outcomes in order. With LookFirst it sends only
-// the names a lookup did not find. A name given twice is sent once: its copies are judged against the name's
-// holder once known (the same email: registered; another: a conflict), and when DBbrain refused the copy sent, a
-// copy with another email gets a round of its own, up to maxRounds. Contacts left without time for a call are
-// "not attempted"; after a Setup failure nothing more is sent, and what was not sent carries that failure.
+// Register registers contacts concurrently and returns their outcomes in order. With LookFirst it sends only the
+// names a lookup did not find. A name given twice is sent once and its copies judged against the name's holder,
+// except that a copy with another email than one DBbrain refused gets a round of its own, up to maxRounds.
+// Contacts left without time are "not attempted"; after a Setup failure, what was not sent carries that failure.
 func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []Outcome {
 	c := *r
 	r = &c
@@ -211,10 +209,8 @@ func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, u
 		}
 		chunks := slices.Collect(slices.Chunk(unique, LookupChunk))
 		results := make([]chan lookupResult, len(chunks))
-		ctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		defer wg.Wait()
-		defer cancel() // the caller stopped reading: the rest is not needed
 		start := func(k int) {
 			if k >= len(chunks) {
 				return
@@ -251,14 +247,9 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 	deadline, _ := ctx.Deadline()
 	schedule := r.Backoff()
 	// unsure: an attempt may have created the contact (a refusal may mean the name exists; a failure after sending
-	// may hide a success), so the name is looked up before sending again, and before the failure is final.
-	unsure := false
-	find := func() (Outcome, bool, error) {
-		known, err := r.lookup(ctx, []string{c.Name})
-		o, found := match(known, c)
-		o.Attempts = out.Attempts
-		return o, found, err
-	}
+	// may hide a success), so the name is looked up before sending again, and on the last pass, before the failure
+	// is final.
+	unsure, last := false, false
 	for {
 		need := r.Adds.Typical()
 		if alone && out.Attempts == 0 {
@@ -266,18 +257,29 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 		}
 		send := true
 		if unsure {
-			o, found, err := find()
+			known, err := r.lookup(ctx, []string{c.Name})
+			o, found := match(known, c)
 			switch k := apierror.KindOf(err); {
 			case found:
+				o.Attempts = out.Attempts
 				return o
 			case k == apierror.Setup:
-				out.Err = err
+				out.Err = err // the role or the endpoint: the batch stops
 				return out
-			case k == apierror.NotAttempted, err != nil && !k.Retryable():
+			case last && k.Retryable() && !apierror.KindOf(out.Err).Retryable():
+				// It may exist: the answer is the lookup's failure, which a retry settles.
+				out.Err = apierror.Wrap(apierror.Transient, apierror.CodeOf(err), out.Err,
+					"%s; whether an earlier attempt created the contact could not be checked (%s): retry the invocation",
+					apierror.From(out.Err).Message, apierror.From(err).Message)
+				return out
+			case last, k == apierror.NotAttempted, err != nil && !k.Retryable():
 				return out // no time left, or DBbrain will not look the name up: the last attempt's answer stands
 			case err != nil: // unknown whether it exists: sending could duplicate it
 				out.Err, send = err, false
 			}
+		}
+		if last {
+			return out
 		}
 		if send {
 			if err := r.Adds.Wait(ctx, deadline, need); err != nil {
@@ -285,7 +287,8 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 					out.Err = r.notAttempted(ctx)
 					return out
 				}
-				break // the last attempt's failure says more than "no time"
+				last = true // the last attempt's failure says more than "no time"
+				continue
 			}
 			out.Attempts++
 			start := r.Now()
@@ -302,35 +305,18 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 			decision := r.CheckRetry(err)
 			unsure = unsure || decision == LookUpFirst || apierror.KindOf(err) == apierror.Invalid || errors.Is(err, dbbrain.ErrMaybeApplied)
 			if decision == Stop {
-				break
+				last = true
+				continue
 			}
 		}
 		wait := schedule.NextBackOff()
-		if wait == backoff.Stop || r.Now().Add(wait+need).After(deadline) {
-			break
-		}
-		log.Warn("attempt failed, retrying", "attempt", out.Attempts, "code", apierror.CodeOf(out.Err),
-			"upstream_request_id", apierror.From(out.Err).RequestID, "retry_in_ms", wait.Milliseconds())
-		if !sleep(ctx, wait) {
-			break
+		last = wait == backoff.Stop || r.Now().Add(wait+need).After(deadline)
+		if !last {
+			log.Warn("attempt failed, retrying", "attempt", out.Attempts, "code", apierror.CodeOf(out.Err),
+				"upstream_request_id", apierror.From(out.Err).RequestID, "retry_in_ms", wait.Milliseconds())
+			last = !sleep(ctx, wait)
 		}
 	}
-	if !unsure {
-		return out
-	}
-	o, found, err := find()
-	switch k := apierror.KindOf(err); {
-	case found:
-		return o
-	case k == apierror.Setup:
-		out.Err = err // the role or the endpoint: the batch stops
-	case k.Retryable() && !apierror.KindOf(out.Err).Retryable():
-		// It may exist: the answer is the lookup's failure, which a retry settles.
-		out.Err = apierror.Wrap(apierror.Transient, apierror.CodeOf(err), out.Err,
-			"%s; whether an earlier attempt created the contact could not be checked (%s): retry the invocation",
-			apierror.From(out.Err).Message, apierror.From(err).Message)
-	}
-	return out
 }
 
 // notAttempted is the failure of a contact not sent: the batch's stop, or too little time left.
@@ -349,9 +335,8 @@ func (r *Registrar) stopAt(err error) {
 	}
 }
 
-// lookup lists the contacts whose names contain any of names. An error means it is unknown which exist
-// (NotAttempted: no time was left to ask). A throttled lookup is retried while time allows: sending unchecked
-// would spend an add on every contact already registered.
+// lookup lists the contacts whose names contain any of names; an error means it is unknown which exist. A throttled
+// lookup is retried while time allows: sending unchecked would spend an add on every contact already registered.
 func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Contact, error) {
 	deadline, _ := ctx.Deadline()
 	schedule := r.Backoff()
@@ -378,9 +363,8 @@ func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Conta
 	}
 }
 
-// match finds the contact named exactly c.Name (DBbrain matches substrings): with the same email it is c,
-// registered already; else a conflict. An entry with c's email wins over others of the name, which the
-// 2021-05-27 API, sharing the store, may have added.
+// match finds the contact named exactly c.Name (DBbrain matches substrings): c registered already, or a conflict.
+// An entry with c's email wins over others of the name, which the 2021-05-27 API, sharing the store, may have added.
 func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
 	named := func(e dbbrain.Contact) bool { return e.Name == c.Name }
 	if i := slices.IndexFunc(known, func(e dbbrain.Contact) bool { return named(e) && sameEmail(e.Mail, c.ContactInfo) }); i >= 0 {
@@ -402,10 +386,9 @@ func sameEmail(stored, given string) bool {
 // conflict is the outcome of a name that exists with another email.
 func conflict(c contact.Contact, held dbbrain.Contact) Outcome {
 	return Outcome{held: &held, Err: &apierror.Error{
-		Kind: apierror.Conflict, Code: apierror.FailedOperation,
+		Kind: apierror.Conflict, Code: apierror.FailedOperation, RequestID: held.RequestID,
 		Message: "a contact named " + strconv.Quote(c.Name) + " already exists with a different email address; " +
 			"DBbrain cannot modify or delete contacts through the API, so register this one under another name",
-		RequestID: held.RequestID,
 	}}
 }
 
