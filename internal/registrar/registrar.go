@@ -6,7 +6,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"iter"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -59,10 +58,9 @@ type Outcome struct {
 	Existing  bool             // It was registered already, with the same email.
 }
 
-// LookupChunk is how many names one DescribeAllUserContact asks for.
-const LookupChunk = 50
-
 const (
+	// LookupChunk is how many names one DescribeAllUserContact asks for.
+	LookupChunk       = 50
 	minCall           = 50 * time.Millisecond // the least time worth starting a call with
 	maxRounds         = 3                     // the rounds a refused name's copies get: one per email, up to this many
 	maxLookupAttempts = 3                     // a failing lookup must not use up the contacts' time
@@ -150,7 +148,7 @@ func (r *Registrar) registerAll(ctx context.Context, contacts []contact.Contact,
 			}
 		})
 	}
-	for chunk, lookup := range r.lookAhead(ctx, contacts, unique) {
+	r.lookAhead(ctx, contacts, unique, func(chunk []int, lookup lookupResult) {
 		for _, i := range chunk {
 			o, found := match(lookup.known, contacts[i])
 			switch k := apierror.KindOf(lookup.err); {
@@ -164,7 +162,7 @@ func (r *Registrar) registerAll(ctx context.Context, contacts []contact.Contact,
 				jobs <- i
 			}
 		}
-	}
+	})
 	close(jobs)
 	wg.Wait()
 	var again []int // copies with another email than one DBbrain refused: the name's holder is unknown
@@ -198,45 +196,41 @@ type lookupResult struct {
 	err   error
 }
 
-// lookAhead yields each chunk of the unique contacts with its lookup (none without LookFirst), keeping up to
-// Concurrency lookups running or answered ahead of the reader, so that a long, mostly registered batch does not
-// wait for their answers one by one.
-func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, unique []int) iter.Seq2[[]int, lookupResult] {
-	return func(yield func([]int, lookupResult) bool) {
-		if !r.LookFirst {
-			yield(unique, lookupResult{})
+// lookAhead hands judge each chunk of the unique contacts, in order, with its lookup (none without LookFirst),
+// keeping up to Concurrency lookups running or answered ahead of the chunk judged, so that a long, mostly
+// registered batch does not wait for their answers one by one.
+func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, unique []int, judge func([]int, lookupResult)) {
+	if !r.LookFirst {
+		judge(unique, lookupResult{})
+		return
+	}
+	chunks := slices.Collect(slices.Chunk(unique, LookupChunk))
+	results := make([]chan lookupResult, len(chunks))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := func(k int) {
+		if k >= len(chunks) {
 			return
 		}
-		chunks := slices.Collect(slices.Chunk(unique, LookupChunk))
-		results := make([]chan lookupResult, len(chunks))
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		start := func(k int) {
-			if k >= len(chunks) {
-				return
+		results[k] = make(chan lookupResult, 1)
+		wg.Go(func() {
+			names := make([]string, len(chunks[k]))
+			for j, i := range chunks[k] {
+				names[j] = contacts[i].Name
 			}
-			results[k] = make(chan lookupResult, 1)
-			wg.Go(func() {
-				names := make([]string, len(chunks[k]))
-				for j, i := range chunks[k] {
-					names[j] = contacts[i].Name
-				}
-				known, err := r.lookup(ctx, names)
-				r.stopAt(err) // at once: the chunk read may be the last to be answered
-				results[k] <- lookupResult{known, err}
-			})
-		}
-		ahead := max(1, r.Concurrency)
-		for k := range ahead {
-			start(k)
-		}
-		for k, chunk := range chunks {
-			res := <-results[k]
-			start(k + ahead)
-			if !yield(chunk, res) {
-				return
-			}
-		}
+			known, err := r.lookup(ctx, names)
+			r.stopAt(err) // at once: the chunk judged may be the last to be answered
+			results[k] <- lookupResult{known, err}
+		})
+	}
+	ahead := max(1, r.Concurrency)
+	for k := range ahead {
+		start(k)
+	}
+	for k, chunk := range chunks {
+		res := <-results[k]
+		start(k + ahead)
+		judge(chunk, res)
 	}
 }
 
@@ -247,8 +241,7 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 	deadline, _ := ctx.Deadline()
 	schedule := r.Backoff()
 	// unsure: an attempt may have created the contact (a refusal may mean the name exists; a failure after sending
-	// may hide a success), so the name is looked up before sending again, and on the last pass, before the failure
-	// is final.
+	// may hide a success), so the name is looked up before sending again, and on the last pass before giving up.
 	unsure, last := false, false
 	for {
 		need := r.Adds.Typical()
@@ -376,8 +369,7 @@ func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
 	return Outcome{}, false
 }
 
-// sameEmail compares addresses up to surrounding spaces and ASCII case: Unicode folding would take
-// "\u212Aate@qq.com" (a Kelvin sign) for kate@.
+// sameEmail compares addresses up to surrounding spaces and ASCII case: Unicode folds a Kelvin sign (U+212A) into k.
 func sameEmail(stored, given string) bool {
 	asciiOnly := unicode.SpecialCase{{Lo: utf8.RuneSelf, Hi: unicode.MaxRune}} // beyond ASCII, a rune is its own lower case
 	return strings.ToLowerSpecial(asciiOnly, strings.TrimSpace(stored)) == strings.ToLowerSpecial(asciiOnly, given)
