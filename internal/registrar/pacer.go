@@ -39,7 +39,7 @@ type Pacer struct {
 
 const (
 	// plannedFleet is the n assumed at the first throttle: the fleet serverless.yml reserves concurrency for, which
-	// every instance computes alike (what each got through in its first window differed by 20-40%).
+	// every instance computes alike (what each got through in its first quarter second differed by 20-40%).
 	plannedFleet = 4
 	// probeEvery is how long the pace holds before it probes; a failed probe costs about one throttle per instance.
 	probeEvery = 4 * time.Second
