@@ -12,35 +12,17 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// ErrNoTime is what Wait returns when the next slot would come too late for
-// the call to end before the deadline, or the context ended while waiting.
-// The context's error (context.DeadlineExceeded when the slot was refused
-// at once) is wrapped too.
+// ErrNoTime is what Wait returns, wrapping the context's error, when the call could not end before the deadline.
 var ErrNoTime = errors.New("too little of the invocation's time is left for another call")
 
-// Pacer paces one action's calls for a whole process. It shares the account's
-// limit with the other instances by assuming n of them share the ceiling
-// (DBBRAIN_RPS) and pacing at ceiling/n. Instances that agree on n get equal
-// shares, and they come to agree because what changes n is what the fleet does:
-//
-//   - never throttled: alone, at the ceiling;
-//   - the first throttle: n = plannedFleet, and a hold until its own oldest
-//     call has left the window, so that instances that started together
-//     start the shared pace together;
-//   - throttled in two windows running: n+1 (a lone throttle is jitter);
-//   - every probeEvery without a throttle, one window at n-1: kept if
-//     unthrottled (a peer has left), else back to n.
-//
-// DBbrain counts calls in a sliding one-second window, so throttles keep
-// coming for up to a second from calls it already holds: the pacer reacts
-// once per window. The README's "Many instances, one account" has the
-// rationale and the measurements; TestFleetFindsItsShare simulates fleets.
+// Pacer paces one action's calls for a whole process at ceiling/n, n being the instances assumed to share the
+// ceiling. Instances agree on n, hence on equal shares, because what changes n is what the fleet does, and it
+// changes once per window at most, since throttles keep coming from calls DBbrain's sliding window already holds.
+// The README's "Many instances, one account" has the rules, the rationale and the measurements.
 type Pacer struct {
 	limiter *rate.Limiter
 	now     func() time.Time
-	// turn lets one caller at a time hold a reservation, so that a new pace
-	// applies to the very next call instead of to calls already booked.
-	turn chan struct{}
+	turn    chan struct{} // one reservation at a time, so that a new pace applies to the very next call
 
 	mu       sync.Mutex
 	ceiling  float64
@@ -56,40 +38,23 @@ type Pacer struct {
 }
 
 const (
-	// plannedFleet is the n an instance assumes at its first throttle: the fleet
-	// serverless.yml reserves concurrency for, a value every instance computes
-	// alike (what each got through in its first quarter second differed by
-	// 20-40% between instances started milliseconds apart).
+	// plannedFleet is the n assumed at the first throttle: the fleet serverless.yml reserves concurrency for, which
+	// every instance computes alike (what each got through in its first quarter second differed by 20-40%).
 	plannedFleet = 4
-	// probeEvery is how long the pace holds before it probes: each failed probe
-	// costs about one throttle per instance; 3 s gave the simulated fleets
-	// 10-14% refused out of step, 5 s slowed two instances finding each other.
+	// probeEvery is how long the pace holds before it probes; a failed probe costs about one throttle per instance.
 	probeEvery = 4 * time.Second
-	// window is DBbrain's counting window, and the least time between two
-	// reactions to throttles.
-	window = time.Second
-	// minRate keeps an instance probing however large its fleet.
-	minRate = 0.5
-	// Pacing is the share of the pace the limiter issues at least: calls
-	// spaced at exactly 1/rps can land 21 in one window when the network
-	// delays one and not the next. One percent absorbs about 10 ms of such
-	// jitter; the calls' measured jitter widens the margin (Observe).
-	Pacing = 0.99
-	// initialEstimate is assumed before any call has been timed: a
-	// cross-region API 3.0 call, with room for a TLS handshake.
-	initialEstimate = 500 * time.Millisecond
-	// maxObservation caps what one call may teach the latency estimate: a call
-	// that hung until the deadline measures the deadline, not DBbrain, and a
-	// few of them must not make a warm instance refuse every later call.
+	window     = time.Second // DBbrain's counting window, and the least time between two reactions to throttles
+	minRate    = 0.5         // keeps an instance probing however large its fleet
+	// Pacing is the share of the pace the limiter issues at most: calls spaced at exactly 1/rps land 21 in a window
+	// when the network delays one and not the next. The calls' measured jitter widens the margin (Observe).
+	Pacing          = 0.99
+	initialEstimate = 500 * time.Millisecond // a cross-region call with a TLS handshake, before any call is timed
+	// What one call may teach the latency and jitter estimates: a hung call or a cold handshake measures neither.
 	maxObservation = 2 * time.Second
-	// maxDeviation caps what one call may teach the jitter estimate: a cold
-	// call's handshake or a hung call is no measure of how calls bunch, and
-	// one of them must cost at most a few percent of the pace.
-	maxDeviation = 100 * time.Millisecond
+	maxDeviation   = 100 * time.Millisecond
 )
 
-// NewPacer returns a Pacer running at ceiling calls per second. now is the
-// clock (time.Now in production).
+// NewPacer returns a Pacer running at ceiling calls per second on the clock now (time.Now in production).
 func NewPacer(ceiling float64, now func() time.Time) *Pacer {
 	return &Pacer{
 		limiter: rate.NewLimiter(rate.Limit(ceiling*Pacing), 1), // burst 1: evenly spaced
@@ -100,9 +65,8 @@ func NewPacer(ceiling float64, now func() time.Time) *Pacer {
 	}
 }
 
-// Wait blocks until the next call may start. It refuses, at once, a slot that
-// would come too late for a call of length need to end before deadline, and
-// gives the slot back; the error is ErrNoTime.
+// Wait blocks until the next call may start. It refuses at once, with ErrNoTime, a slot that would come too late
+// for a call of length need to end before deadline, and gives the slot back.
 func (p *Pacer) Wait(ctx context.Context, deadline time.Time, need time.Duration) (err error) {
 	ctx, cancel := context.WithDeadline(ctx, deadline.Add(-need))
 	defer cancel()
@@ -120,26 +84,17 @@ func (p *Pacer) Wait(ctx context.Context, deadline time.Time, need time.Duration
 	p.mu.Lock()
 	hold := p.hold.Sub(p.now())
 	p.mu.Unlock()
-	if hold > 0 {
-		if latest, _ := ctx.Deadline(); p.now().Add(hold).After(latest) {
-			return context.DeadlineExceeded
-		}
-		if !sleep(ctx, hold) {
-			return ctx.Err()
-		}
+	if latest, _ := ctx.Deadline(); hold > 0 && p.now().Add(hold).After(latest) {
+		return context.DeadlineExceeded
 	}
-	if p.limiter.Wait(ctx) != nil {
-		// rate.Limiter refuses a slot past the deadline before the
-		// context ends, with an error of its own.
+	if (hold > 0 && !sleep(ctx, hold)) || p.limiter.Wait(ctx) != nil {
+		// rate.Limiter refuses a slot past the deadline before the context ends, with an error of its own.
 		return cmp.Or(ctx.Err(), context.DeadlineExceeded)
 	}
 	return nil
 }
 
-// Observe learns from one call's answer: how long it took, and whether
-// DBbrain throttled it. Any other answer, a success or a refusal
-// (FailedOperation, InvalidParameterValue, a server error), was counted in
-// the window like a success.
+// Observe learns how long a call took and whether DBbrain throttled it; any other answer counted in its window.
 func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	now := p.now()
 	p.mu.Lock()
@@ -172,8 +127,7 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	case p.n == 0:
 		p.n, p.cut = plannedFleet, now
 		if got := float64(len(recent)); got >= plannedFleet && p.ceiling/got > 1.5*plannedFleet {
-			// It filled the window far faster than a planned fleet's
-			// member would: the ceiling is above the account's limit.
+			// It filled the window far faster than a planned fleet's member would: the ceiling is above the limit.
 			p.n = int(math.Round(p.ceiling / got))
 		}
 		p.holdFor(recent)
@@ -183,21 +137,16 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	default: // throttled again in the window after: the window is full at this n
 		p.n, p.cut = p.n+1, now
 		if len(recent) == 0 {
-			// Nothing of its own in the window: others hold it all, and a
-			// call sent sooner than a window from now is refused too.
+			// Nothing of its own in the window: others hold it all, and a call sent sooner is refused too.
 			p.hold = now.Add(window)
 		}
 	}
-	// Calls whose latency varies by d reach the window up to about d closer
-	// together than they were sent (half of it on the way there, either
-	// way), so a window's worth is spread over a second and d: a busy host or
-	// network (30 ms of jitter) had a lone instance throttled at the ceiling
-	// and paced at a quarter of it.
+	// Calls whose latency varies by d reach the window up to about d closer together than they were sent, so a
+	// window's worth is spread over a second and d.
 	p.limiter.SetLimit(rate.Limit(max(p.pace()*Pacing/(1+p.jitter.Seconds()), minRate)))
 }
 
-// pace is the ceiling divided by the instances assumed, one fewer while
-// probing; p.mu is held.
+// pace is the ceiling divided by the instances assumed, one fewer while probing; p.mu is held.
 func (p *Pacer) pace() float64 {
 	n := p.n
 	if p.probing {
@@ -206,8 +155,7 @@ func (p *Pacer) pace() float64 {
 	return max(p.ceiling/float64(max(n, 1)), minRate)
 }
 
-// holdFor holds the pace until the instance's oldest call in the window has
-// left it: the window stays full until then, and a call sent sooner is refused.
+// holdFor holds the pace until the instance's oldest call has left the window, which stays full until then.
 func (p *Pacer) holdFor(recent []time.Time) {
 	if len(recent) > 0 {
 		p.hold = recent[0].Add(window)
@@ -216,11 +164,9 @@ func (p *Pacer) holdFor(recent []time.Time) {
 
 // recent drops accepted calls that have left the window.
 func (p *Pacer) recent(now time.Time) []time.Time {
-	i := 0
-	for i < len(p.accepted) && now.Sub(p.accepted[i]) >= window {
-		i++
+	for len(p.accepted) > 0 && now.Sub(p.accepted[0]) >= window {
+		p.accepted = p.accepted[1:]
 	}
-	p.accepted = p.accepted[i:]
 	return p.accepted
 }
 
@@ -231,8 +177,7 @@ func (p *Pacer) Rate() float64 {
 	return p.pace()
 }
 
-// Typical is how long a call typically takes: an exponentially weighted
-// average (weight 1/5) of the calls observed, each capped.
+// Typical is how long a call typically takes: the calls observed, each capped, averaged with weight 1/5.
 func (p *Pacer) Typical() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()

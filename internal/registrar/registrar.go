@@ -1,20 +1,19 @@
-// Package registrar registers contacts at the API's pace without losing or
-// duplicating any: an adaptive pace per process (Pacer), bounded concurrency,
-// retries inside the deadline, and idempotency, as the README's "Retries and
-// idempotency" describes.
+// Package registrar registers contacts at the API's pace (Pacer) without losing or duplicating any, as the
+// README's "Retries and idempotency" describes.
 package registrar
 
 import (
 	"cmp"
 	"context"
 	"errors"
-	"iter"
 	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
@@ -37,19 +36,16 @@ type Registrar struct {
 	Adds        *Pacer                 // Paces AddUserContact for the process.
 	Lookups     *Pacer                 // Paces DescribeAllUserContact for the process.
 	Concurrency int                    // Bounds the contacts, and the lookups, in flight at once.
-	// LookFirst looks names up before sending, so that a redelivery costs a
-	// lookup and never relies on DBbrain refusing a repeated name.
-	LookFirst  bool
-	Margin     time.Duration    // Kept free before the deadline, so the function can still answer.
-	CheckRetry CheckRetry       // Nil means DefaultCheckRetry.
-	Backoff    BackoffFactory   // Nil means DefaultBackoff.
-	Logger     *slog.Logger     // Nil discards.
-	Now        func() time.Time // Nil means time.Now.
+	LookFirst   bool                   // Look names up before sending: a redelivery costs a lookup, not a repeated add.
+	Margin      time.Duration          // Kept free before the deadline, so the function can still answer.
+	CheckRetry  CheckRetry             // Nil means DefaultCheckRetry.
+	Backoff     BackoffFactory         // Nil means DefaultBackoff.
+	Logger      *slog.Logger           // Nil discards.
+	Now         func() time.Time       // Nil means time.Now.
 
-	// One failure value each, shared by every contact it befalls: a delivery
-	// of 60,000 contacts left without time held 12 MB of copies.
-	noTime  error
-	stopped func(cause error) error
+	// Per invocation: the "no time" failure, one value for every contact (60,000 copies held 12 MB), and the stop.
+	noTime error
+	stop   context.CancelCauseFunc
 }
 
 // Outcome is what happened to one contact.
@@ -62,11 +58,13 @@ type Outcome struct {
 	Existing  bool             // It was registered already, with the same email.
 }
 
-// LookupChunk is how many names one DescribeAllUserContact asks for.
-const LookupChunk = 50
-
-// minCall is the least time worth starting a call with.
-const minCall = 50 * time.Millisecond
+const (
+	// LookupChunk is how many names one DescribeAllUserContact asks for.
+	LookupChunk       = 50
+	minCall           = 50 * time.Millisecond // the least time worth starting a call with
+	maxRounds         = 3                     // the rounds a refused name's copies get: one per email, up to this many
+	maxLookupAttempts = 3                     // a failing lookup must not use up the contacts' time
+)
 
 // Decision is what to do after a failed AddUserContact attempt.
 type Decision int
@@ -84,9 +82,8 @@ type CheckRetry func(err error) Decision
 // BackoffFactory returns a fresh backoff schedule for one contact.
 type BackoffFactory func() backoff.BackOff
 
-// DefaultCheckRetry decides by the error's kind: a throttle or a transient
-// fault is retried, after a lookup when the attempt may have been applied;
-// anything else (a refusal, a conflict, the setup, no time left) stops.
+// DefaultCheckRetry retries a throttle or a transient fault, after a lookup when the attempt may have been
+// applied; anything else (a refusal, a conflict, the setup, no time left) stops.
 func DefaultCheckRetry(err error) Decision {
 	switch apierror.KindOf(err) {
 	case apierror.Throttled, apierror.Transient:
@@ -98,53 +95,40 @@ func DefaultCheckRetry(err error) Decision {
 	return Stop
 }
 
-// DefaultBackoff is jittered exponential backoff: 200 ms doubling to 5 s,
-// each wait randomised by ±50% so that concurrent instances spread out.
+// DefaultBackoff is 200 ms doubling to 5 s, each wait randomised by ±50% so that concurrent instances spread out.
 func DefaultBackoff() backoff.BackOff {
-	return &backoff.ExponentialBackOff{
-		InitialInterval:     200 * time.Millisecond,
-		RandomizationFactor: 0.5,
-		Multiplier:          2,
-		MaxInterval:         5 * time.Second,
-	}
+	return &backoff.ExponentialBackOff{InitialInterval: 200 * time.Millisecond, RandomizationFactor: 0.5,
+		Multiplier: 2, MaxInterval: 5 * time.Second}
 }
 
-// Register registers contacts concurrently and returns their outcomes in
-// order. With LookFirst it sends only the names a lookup did not find. A name
-// given twice is sent once: its copies are judged against the name's holder
-// once known (the same email: registered; another: a conflict), and when
-// DBbrain refused the copy sent, a copy with another email gets a round of
-// its own, up to maxRounds. Contacts left without time for a call are "not
-// attempted"; after a Setup failure nothing more is sent, and what was not
-// sent carries that failure.
+// Register registers contacts concurrently and returns their outcomes in order. With LookFirst it sends only the
+// names a lookup did not find. A name given twice is sent once and its copies judged against the name's holder,
+// except that a copy with another email than one DBbrain refused gets a round of its own, up to maxRounds.
+// Contacts left without time are "not attempted"; after a Setup failure, what was not sent carries that failure.
 func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []Outcome {
-	r = r.withDefaults()
+	c := *r
+	r = &c
+	r.Logger = cmp.Or(r.Logger, slog.New(slog.DiscardHandler))
+	if r.CheckRetry == nil {
+		r.CheckRetry = DefaultCheckRetry
+	}
+	if r.Backoff == nil {
+		r.Backoff = DefaultBackoff
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
 	r.noTime = apierror.E(apierror.NotAttempted, apierror.DeadlineExceeded,
 		"not attempted: too little of the invocation's time was left to call %s; retry the invocation to register this contact", dbbrain.ActionAddUserContact)
-	var once sync.Once
-	var stopped error
-	r.stopped = func(cause error) error { // the cause is the first stop's, fixed once set
-		once.Do(func() {
-			e := apierror.From(cause)
-			stopped = &apierror.Error{Kind: apierror.Setup, Code: e.Code, RequestID: e.RequestID, Err: cause,
-				Message: "not attempted: the batch stopped at the first failure of the function's own setup: " + e.Message}
-		})
-		return stopped
-	}
 	ctx, cancel := context.WithDeadline(ctx, WorkDeadline(ctx, r.Now(), r.Margin))
 	defer cancel()
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	return r.registerAll(ctx, stop, contacts, len(contacts) == 1, 0)
+	ctx, r.stop = context.WithCancelCause(ctx)
+	defer r.stop(nil)
+	return r.registerAll(ctx, contacts, len(contacts) == 1, 0)
 }
 
-// maxRounds bounds the rounds a name's copies get when DBbrain refuses them:
-// one per email, up to this many.
-const maxRounds = 3
-
-// registerAll is one round of Register: alone says that contacts is the
-// invocation's only contact.
-func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFunc, contacts []contact.Contact, alone bool, round int) []Outcome {
+// registerAll is one round of Register: alone says that contacts is the invocation's only contact.
+func (r *Registrar) registerAll(ctx context.Context, contacts []contact.Contact, alone bool, round int) []Outcome {
 	out := make([]Outcome, len(contacts))
 	first := map[string]int{} // each name's first index
 	var unique []int
@@ -160,20 +144,17 @@ func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFun
 		wg.Go(func() {
 			for i := range jobs {
 				out[i] = r.register(ctx, contacts[i], alone)
-				if apierror.KindOf(out[i].Err) == apierror.Setup {
-					stop(out[i].Err) // every other call would fail the same way
-				}
+				r.stopAt(out[i].Err)
 			}
 		})
 	}
-	for chunk, lookup := range r.lookAhead(ctx, stop, contacts, unique) {
+	r.lookAhead(ctx, contacts, unique, func(chunk []int, lookup lookupResult) {
 		for _, i := range chunk {
 			o, found := match(lookup.known, contacts[i])
 			switch k := apierror.KindOf(lookup.err); {
 			case found:
 				out[i] = o
 			case k == apierror.Setup:
-				stop(lookup.err)
 				out[i] = Outcome{Err: lookup.err}
 			case k == apierror.NotAttempted || ctx.Err() != nil:
 				out[i] = Outcome{Err: r.notAttempted(ctx)}
@@ -181,44 +162,32 @@ func (r *Registrar) registerAll(ctx context.Context, stop context.CancelCauseFun
 				jobs <- i
 			}
 		}
-	}
+	})
 	close(jobs)
 	wg.Wait()
 	var again []int // copies with another email than one DBbrain refused: the name's holder is unknown
+	var rest []contact.Contact
 	for i, c := range contacts {
 		j := first[c.Name]
-		switch k := apierror.KindOf(out[j].Err); {
+		o, earlier := out[j], contacts[j]
+		switch {
 		case j == i:
-		case k == apierror.Invalid && round < maxRounds && !sameEmail(contacts[j].ContactInfo, c.ContactInfo):
-			again = append(again, i)
-		default:
-			out[i] = repeated(out[j], contacts[j], c)
+		case apierror.KindOf(o.Err) == apierror.Invalid && round < maxRounds && !sameEmail(earlier.ContactInfo, c.ContactInfo):
+			again, rest = append(again, i), append(rest, c)
+		case o.held != nil: // judged against the name's holder
+			out[i], _ = match([]dbbrain.Contact{*o.held}, c)
+		case o.Err != nil || sameEmail(earlier.ContactInfo, c.ContactInfo):
+			out[i] = Outcome{ID: o.ID, RequestID: o.RequestID, Err: o.Err, Existing: o.Err == nil}
+		default: // the earlier copy registered the name with another email
+			out[i] = conflict(c, dbbrain.Contact{ID: o.ID, Name: earlier.Name, Mail: earlier.ContactInfo, RequestID: o.RequestID})
 		}
 	}
-	if len(again) > 0 {
-		rest := make([]contact.Contact, len(again))
-		for k, i := range again {
-			rest[k] = contacts[i]
-		}
-		for k, o := range r.registerAll(ctx, stop, rest, false, round+1) {
+	if len(rest) > 0 {
+		for k, o := range r.registerAll(ctx, rest, false, round+1) {
 			out[again[k]] = o
 		}
 	}
 	return out
-}
-
-// repeated is the outcome of a name seen earlier in the batch: the earlier
-// one's with the same email, else judged against the name's holder, known
-// when the earlier one was registered or a conflict.
-func repeated(o Outcome, earlier, c contact.Contact) Outcome {
-	switch {
-	case o.held != nil:
-		o, _ = match([]dbbrain.Contact{*o.held}, c)
-		return o
-	case o.Err != nil || sameEmail(earlier.ContactInfo, c.ContactInfo):
-		return Outcome{ID: o.ID, RequestID: o.RequestID, Err: o.Err, Existing: o.Err == nil}
-	}
-	return conflict(c, dbbrain.Contact{ID: o.ID, Name: earlier.Name, Mail: earlier.ContactInfo, RequestID: o.RequestID})
 }
 
 // lookupResult is one chunk's lookup.
@@ -227,74 +196,53 @@ type lookupResult struct {
 	err   error
 }
 
-// lookAhead yields each chunk of the unique contacts with its lookup (none
-// without LookFirst), up to Concurrency lookups running ahead, so that a long,
-// mostly registered batch does not wait for their answers one by one. A Setup
-// failure stops the batch at once: lookups start in no set order, and the
-// chunk waited for may be the last of them.
-func (r *Registrar) lookAhead(ctx context.Context, stop context.CancelCauseFunc, contacts []contact.Contact, unique []int) iter.Seq2[[]int, lookupResult] {
-	return func(yield func([]int, lookupResult) bool) {
-		if !r.LookFirst {
-			yield(unique, lookupResult{})
+// lookAhead hands judge each chunk of the unique contacts, in order, with its lookup (none without LookFirst),
+// keeping up to Concurrency lookups running or answered ahead of the chunk judged, so that a long, mostly
+// registered batch does not wait for their answers one by one.
+func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, unique []int, judge func([]int, lookupResult)) {
+	if !r.LookFirst {
+		judge(unique, lookupResult{})
+		return
+	}
+	chunks := slices.Collect(slices.Chunk(unique, LookupChunk))
+	results := make([]chan lookupResult, len(chunks))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	start := func(k int) {
+		if k >= len(chunks) {
 			return
 		}
-		chunks := slices.Collect(slices.Chunk(unique, LookupChunk))
-		results := make([]chan lookupResult, len(chunks))
-		for k := range results {
-			results[k] = make(chan lookupResult, 1)
-		}
-		ctx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		defer func() {
-			cancel() // the caller stopped reading: the rest is not needed
-			wg.Wait()
-		}()
-		slots := make(chan struct{}, max(1, r.Concurrency)) // lookups running or answered, not yet read
+		results[k] = make(chan lookupResult, 1)
 		wg.Go(func() {
-			for k, chunk := range chunks {
-				select {
-				case slots <- struct{}{}:
-				case <-ctx.Done():
-					results[k] <- lookupResult{err: r.notAttempted(ctx)}
-					continue
-				}
-				wg.Go(func() {
-					names := make([]string, len(chunk))
-					for j, i := range chunk {
-						names[j] = contacts[i].Name
-					}
-					known, err := r.lookup(ctx, names)
-					if apierror.KindOf(err) == apierror.Setup {
-						stop(err)
-					}
-					results[k] <- lookupResult{known, err}
-				})
+			names := make([]string, len(chunks[k]))
+			for j, i := range chunks[k] {
+				names[j] = contacts[i].Name
 			}
+			known, err := r.lookup(ctx, names)
+			r.stopAt(err) // at once: the chunk judged may be the last to be answered
+			results[k] <- lookupResult{known, err}
 		})
-		for k, chunk := range chunks {
-			res := <-results[k]
-			select {
-			case <-slots: // read: another lookup may start
-			default: // it never started: the context ended
-			}
-			if !yield(chunk, res) {
-				return
-			}
-		}
+	}
+	ahead := max(1, r.Concurrency)
+	for k := range ahead {
+		start(k)
+	}
+	for k, chunk := range chunks {
+		res := <-results[k]
+		start(k + ahead)
+		judge(chunk, res)
 	}
 }
 
-// register sends one contact until it succeeds, fails for good, or no time
-// is left, as go-retryablehttp's Client.Do does with CheckRetry's decisions.
-// An invocation's only contact (alone) is tried while any time is left.
+// register sends one contact until it succeeds, fails for good, or no time is left, as go-retryablehttp's
+// Client.Do does with CheckRetry's decisions. An invocation's only contact (alone) is tried while any time is left.
 func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool) (out Outcome) {
 	log := r.Logger.With("name", c.Name, "email", c.ContactInfo)
 	deadline, _ := ctx.Deadline()
 	schedule := r.Backoff()
-	// unsure: an attempt may have created the contact (a refusal may mean the
-	// name exists; a failure after sending may hide a success), so the name
-	// is looked up before sending again, and before the failure is final.
-	unsure := false
+	// unsure: an attempt may have created the contact (a refusal may mean the name exists; a failure after sending
+	// may hide a success), so the name is looked up before sending again, and on the last pass before giving up.
+	unsure, last := false, false
 	for {
 		need := r.Adds.Typical()
 		if alone && out.Attempts == 0 {
@@ -302,18 +250,29 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 		}
 		send := true
 		if unsure {
-			o, found, err := r.find(ctx, c, out.Attempts)
+			known, err := r.lookup(ctx, []string{c.Name})
+			o, found := match(known, c)
 			switch k := apierror.KindOf(err); {
 			case found:
+				o.Attempts = out.Attempts
 				return o
 			case k == apierror.Setup:
-				out.Err = err
+				out.Err = err // the role or the endpoint: the batch stops
 				return out
-			case k == apierror.NotAttempted, err != nil && !k.Retryable():
+			case last && k.Retryable() && !apierror.KindOf(out.Err).Retryable():
+				// It may exist: the answer is the lookup's failure, which a retry settles.
+				out.Err = apierror.Wrap(apierror.Transient, apierror.CodeOf(err), out.Err,
+					"%s; whether an earlier attempt created the contact could not be checked (%s): retry the invocation",
+					apierror.From(out.Err).Message, apierror.From(err).Message)
+				return out
+			case last, k == apierror.NotAttempted, err != nil && !k.Retryable():
 				return out // no time left, or DBbrain will not look the name up: the last attempt's answer stands
 			case err != nil: // unknown whether it exists: sending could duplicate it
 				out.Err, send = err, false
 			}
+		}
+		if last {
+			return out
 		}
 		if send {
 			if err := r.Adds.Wait(ctx, deadline, need); err != nil {
@@ -321,7 +280,8 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 					out.Err = r.notAttempted(ctx)
 					return out
 				}
-				break // the last attempt's failure says more than "no time"
+				last = true // the last attempt's failure says more than "no time"
+				continue
 			}
 			out.Attempts++
 			start := r.Now()
@@ -338,53 +298,38 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 			decision := r.CheckRetry(err)
 			unsure = unsure || decision == LookUpFirst || apierror.KindOf(err) == apierror.Invalid || errors.Is(err, dbbrain.ErrMaybeApplied)
 			if decision == Stop {
-				break
+				last = true
+				continue
 			}
 		}
 		wait := schedule.NextBackOff()
-		if wait == backoff.Stop || r.Now().Add(wait+need).After(deadline) {
-			break
-		}
-		log.Warn("attempt failed, retrying", "attempt", out.Attempts, "code", apierror.CodeOf(out.Err),
-			"upstream_request_id", apierror.From(out.Err).RequestID, "retry_in_ms", wait.Milliseconds())
-		if !sleep(ctx, wait) {
-			break
+		last = wait == backoff.Stop || r.Now().Add(wait+need).After(deadline)
+		if !last {
+			log.Warn("attempt failed, retrying", "attempt", out.Attempts, "code", apierror.CodeOf(out.Err),
+				"upstream_request_id", apierror.From(out.Err).RequestID, "retry_in_ms", wait.Milliseconds())
+			last = !sleep(ctx, wait)
 		}
 	}
-	if !unsure {
-		return out
-	}
-	o, found, err := r.find(ctx, c, out.Attempts)
-	switch k := apierror.KindOf(err); {
-	case found:
-		return o
-	case k == apierror.Setup:
-		out.Err = err // the role or the endpoint: the batch stops
-	case k.Retryable() && !apierror.KindOf(out.Err).Retryable():
-		// It may exist: the answer is the lookup's failure, which a retry settles.
-		out.Err = apierror.Wrap(apierror.Transient, apierror.CodeOf(err), out.Err,
-			"%s; whether an earlier attempt created the contact could not be checked (%s): retry the invocation",
-			apierror.From(out.Err).Message, apierror.From(err).Message)
-	}
-	return out
 }
 
-// notAttempted is the failure of a contact not sent: the batch stopped at a
-// Setup failure, or too little time was left.
+// notAttempted is the failure of a contact not sent: the batch's stop, or too little time left.
 func (r *Registrar) notAttempted(ctx context.Context) error {
 	if cause := context.Cause(ctx); apierror.KindOf(cause) == apierror.Setup {
-		return r.stopped(cause)
+		return cause
 	}
 	return r.noTime
 }
 
-// maxLookupAttempts bounds a failing lookup, which must not use up the
-// contacts' time; a throttled one is retried while time allows, since sending
-// unchecked would spend an add on every contact already registered.
-const maxLookupAttempts = 3
+// stopAt stops the batch at a Setup failure, which every other call would meet too.
+func (r *Registrar) stopAt(err error) {
+	if e := apierror.From(err); e != nil && e.Kind == apierror.Setup {
+		r.stop(&apierror.Error{Kind: apierror.Setup, Code: e.Code, RequestID: e.RequestID, Err: err,
+			Message: "not attempted: the batch stopped at the first failure of the function's own setup: " + e.Message})
+	}
+}
 
-// lookup lists the contacts whose names contain any of names. An error means
-// it is unknown which exist (NotAttempted: no time was left to ask).
+// lookup lists the contacts whose names contain any of names; an error means it is unknown which exist. A throttled
+// lookup is retried while time allows: sending unchecked would spend an add on every contact already registered.
 func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Contact, error) {
 	deadline, _ := ctx.Deadline()
 	schedule := r.Backoff()
@@ -411,51 +356,31 @@ func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Conta
 	}
 }
 
-// find looks c's name up: found when it is there, registered or a conflict.
-func (r *Registrar) find(ctx context.Context, c contact.Contact, attempts int) (o Outcome, found bool, err error) {
-	known, err := r.lookup(ctx, []string{c.Name})
-	o, found = match(known, c)
-	o.Attempts = attempts
-	return o, found, err
-}
-
-// match finds the contact named exactly c.Name (DBbrain matches substrings):
-// with the same email it is c, registered already; else a conflict. An entry
-// with c's email wins over others of the name, which the 2021-05-27 API,
-// sharing the store, may have added.
+// match finds the contact named exactly c.Name (DBbrain matches substrings): c registered already, or a conflict.
+// An entry with c's email wins over others of the name, which the 2021-05-27 API, sharing the store, may have added.
 func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
-	i := slices.IndexFunc(known, func(e dbbrain.Contact) bool { return e.Name == c.Name && sameEmail(e.Mail, c.ContactInfo) })
-	if i < 0 {
-		i = slices.IndexFunc(known, func(e dbbrain.Contact) bool { return e.Name == c.Name })
-	}
-	switch {
-	case i < 0:
-		return Outcome{}, false
-	case sameEmail(known[i].Mail, c.ContactInfo):
+	named := func(e dbbrain.Contact) bool { return e.Name == c.Name }
+	if i := slices.IndexFunc(known, func(e dbbrain.Contact) bool { return named(e) && sameEmail(e.Mail, c.ContactInfo) }); i >= 0 {
 		return Outcome{ID: known[i].ID, RequestID: known[i].RequestID, Existing: true}, true
 	}
-	return conflict(c, known[i]), true
+	if i := slices.IndexFunc(known, named); i >= 0 {
+		return conflict(c, known[i]), true
+	}
+	return Outcome{}, false
 }
 
-// sameEmail compares addresses up to surrounding spaces and ASCII case:
-// Unicode folding would take "\u212Aate@qq.com" (a Kelvin sign) for kate@.
+// sameEmail compares addresses up to surrounding spaces and ASCII case: Unicode folds a Kelvin sign (U+212A) into k.
 func sameEmail(stored, given string) bool {
-	lower := func(r rune) rune {
-		if 'A' <= r && r <= 'Z' {
-			return r + 'a' - 'A'
-		}
-		return r
-	}
-	return strings.Map(lower, strings.TrimSpace(stored)) == strings.Map(lower, given)
+	asciiOnly := unicode.SpecialCase{{Lo: utf8.RuneSelf, Hi: unicode.MaxRune}} // beyond ASCII, a rune is its own lower case
+	return strings.ToLowerSpecial(asciiOnly, strings.TrimSpace(stored)) == strings.ToLowerSpecial(asciiOnly, given)
 }
 
 // conflict is the outcome of a name that exists with another email.
 func conflict(c contact.Contact, held dbbrain.Contact) Outcome {
 	return Outcome{held: &held, Err: &apierror.Error{
-		Kind: apierror.Conflict, Code: apierror.FailedOperation,
+		Kind: apierror.Conflict, Code: apierror.FailedOperation, RequestID: held.RequestID,
 		Message: "a contact named " + strconv.Quote(c.Name) + " already exists with a different email address; " +
 			"DBbrain cannot modify or delete contacts through the API, so register this one under another name",
-		RequestID: held.RequestID,
 	}}
 }
 
@@ -469,28 +394,11 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// WorkDeadline is the invocation's deadline (else SCF's longest timeout)
-// less the margin kept for answering.
+// WorkDeadline is the invocation's deadline (else SCF's longest timeout) less the margin kept for answering.
 func WorkDeadline(ctx context.Context, now time.Time, margin time.Duration) time.Time {
 	d, ok := ctx.Deadline()
 	if !ok {
 		d = now.Add(15 * time.Minute)
 	}
 	return d.Add(-margin)
-}
-
-// withDefaults returns a copy of r with its nil fields set to their defaults.
-func (r *Registrar) withDefaults() *Registrar {
-	c := *r
-	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
-	if c.CheckRetry == nil {
-		c.CheckRetry = DefaultCheckRetry
-	}
-	if c.Backoff == nil {
-		c.Backoff = DefaultBackoff
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return &c
 }
