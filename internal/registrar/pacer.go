@@ -12,13 +12,16 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// ErrNoTime is what Wait returns, wrapping the context's error, when the call could not end before the deadline.
+// ErrNoTime is what Wait returns, wrapping the context's error, when the call
+// could not end before the deadline.
 var ErrNoTime = errors.New("too little of the invocation's time is left for another call")
 
-// Pacer paces one action's calls for a whole process at ceiling/n, n being the instances assumed to share the
-// ceiling. Instances agree on n, hence on equal shares, because what changes n is what the fleet does, and it
-// changes once per window at most, since throttles keep coming from calls DBbrain's sliding window already holds.
-// The README's "Many instances, one account" has the rules, the rationale and the measurements.
+// Pacer paces one action's calls for a whole process at ceiling/n, n being the
+// instances assumed to share the ceiling. Instances agree on n, hence on equal
+// shares, because what changes n is what the fleet does, and it changes once
+// per window at most, since throttles keep coming from calls DBbrain's sliding
+// window already holds. The README's "Many instances, one account" has the
+// rules, the rationale and the measurements.
 type Pacer struct {
 	limiter *rate.Limiter
 	now     func() time.Time
@@ -38,23 +41,30 @@ type Pacer struct {
 }
 
 const (
-	// plannedFleet is the n assumed at the first throttle: the fleet serverless.yml reserves concurrency for, which
-	// every instance computes alike (what each got through in its first quarter second differed by 20-40%).
+	// plannedFleet is the n assumed at the first throttle: the fleet
+	// serverless.yml reserves concurrency for, which every instance
+	// computes alike (what each got through in its first quarter second
+	// differed by 20-40%).
 	plannedFleet = 4
-	// probeEvery is how long the pace holds before it probes; a failed probe costs about one throttle per instance.
+	// probeEvery is how long the pace holds before it probes; a failed
+	// probe costs about one throttle per instance.
 	probeEvery = 4 * time.Second
 	window     = time.Second // DBbrain's counting window, and the least time between two reactions to throttles
 	minRate    = 0.5         // keeps an instance probing however large its fleet
-	// Pacing is the share of the pace the limiter issues at most: calls spaced at exactly 1/rps land 21 in a window
-	// when the network delays one and not the next. The calls' measured jitter widens the margin (Observe).
+	// Pacing is the share of the pace the limiter issues at most: calls
+	// spaced at exactly 1/rps land 21 in a window when the network delays
+	// one and not the next. The calls' measured jitter widens the margin
+	// (Observe).
 	Pacing          = 0.99
 	initialEstimate = 500 * time.Millisecond // a cross-region call with a TLS handshake, before any call is timed
-	// What one call may teach the latency and jitter estimates: a hung call or a cold handshake measures neither.
+	// What one call may teach the latency and jitter estimates: a hung call
+	// or a cold handshake measures neither.
 	maxObservation = 2 * time.Second
 	maxDeviation   = 100 * time.Millisecond
 )
 
-// NewPacer returns a Pacer running at ceiling calls per second on the clock now (time.Now in production).
+// NewPacer returns a Pacer running at ceiling calls per second on the clock now
+// (time.Now in production).
 func NewPacer(ceiling float64, now func() time.Time) *Pacer {
 	return &Pacer{
 		limiter: rate.NewLimiter(rate.Limit(ceiling*Pacing), 1), // burst 1: evenly spaced
@@ -65,8 +75,9 @@ func NewPacer(ceiling float64, now func() time.Time) *Pacer {
 	}
 }
 
-// Wait blocks until the next call may start. It refuses at once, with ErrNoTime, a slot that would come too late
-// for a call of length need to end before deadline, and gives the slot back.
+// Wait blocks until the next call may start. It refuses at once, with
+// ErrNoTime, a slot that would come too late for a call of length need to end
+// before deadline, and gives the slot back.
 func (p *Pacer) Wait(ctx context.Context, deadline time.Time, need time.Duration) (err error) {
 	ctx, cancel := context.WithDeadline(ctx, deadline.Add(-need))
 	defer cancel()
@@ -88,13 +99,15 @@ func (p *Pacer) Wait(ctx context.Context, deadline time.Time, need time.Duration
 		return context.DeadlineExceeded
 	}
 	if (hold > 0 && !sleep(ctx, hold)) || p.limiter.Wait(ctx) != nil {
-		// rate.Limiter refuses a slot past the deadline before the context ends, with an error of its own.
+		// rate.Limiter refuses a slot past the deadline before the
+		// context ends, with an error of its own.
 		return cmp.Or(ctx.Err(), context.DeadlineExceeded)
 	}
 	return nil
 }
 
-// Observe learns how long a call took and whether DBbrain throttled it; any other answer counted in its window.
+// Observe learns how long a call took and whether DBbrain throttled it; any
+// other answer counted in its window.
 func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	now := p.now()
 	p.mu.Lock()
@@ -127,7 +140,8 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	case p.n == 0:
 		p.n, p.cut = plannedFleet, now
 		if got := float64(len(recent)); got >= plannedFleet && p.ceiling/got > 1.5*plannedFleet {
-			// It filled the window far faster than a planned fleet's member would: the ceiling is above the limit.
+			// It filled the window far faster than a planned
+			// fleet's member would: the ceiling is above the limit.
 			p.n = int(math.Round(p.ceiling / got))
 		}
 		p.holdFor(recent)
@@ -137,12 +151,14 @@ func (p *Pacer) Observe(took time.Duration, throttled bool) {
 	default: // throttled again in the window after: the window is full at this n
 		p.n, p.cut = p.n+1, now
 		if len(recent) == 0 {
-			// Nothing of its own in the window: others hold it all, and a call sent sooner is refused too.
+			// Nothing of its own in the window: others hold it all,
+			// and a call sent sooner is refused too.
 			p.hold = now.Add(window)
 		}
 	}
-	// Calls whose latency varies by d reach the window up to about d closer together than they were sent, so a
-	// window's worth is spread over a second and d.
+	// Calls whose latency varies by d reach the window up to about d closer
+	// together than they were sent, so a window's worth is spread over a
+	// second and d.
 	p.limiter.SetLimit(rate.Limit(max(p.pace()*Pacing/(1+p.jitter.Seconds()), minRate)))
 }
 
@@ -155,7 +171,8 @@ func (p *Pacer) pace() float64 {
 	return max(p.ceiling/float64(max(n, 1)), minRate)
 }
 
-// holdFor holds the pace until the instance's oldest call has left the window, which stays full until then.
+// holdFor holds the pace until the instance's oldest call has left the window,
+// which stays full until then.
 func (p *Pacer) holdFor(recent []time.Time) {
 	if len(recent) > 0 {
 		p.hold = recent[0].Add(window)
@@ -177,7 +194,8 @@ func (p *Pacer) Rate() float64 {
 	return p.pace()
 }
 
-// Typical is how long a call typically takes: the calls observed, each capped, averaged with weight 1/5.
+// Typical is how long a call typically takes: the calls observed, each capped,
+// averaged with weight 1/5.
 func (p *Pacer) Typical() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -1,5 +1,5 @@
-// Package registrar registers contacts at the API's pace (Pacer) without losing or duplicating any, as the
-// README's "Retries and idempotency" describes.
+// Package registrar registers contacts at the API's pace (Pacer) without losing
+// or duplicating any, as the README's "Retries and idempotency" describes.
 package registrar
 
 import (
@@ -43,7 +43,8 @@ type Registrar struct {
 	Logger      *slog.Logger           // Nil discards.
 	Now         func() time.Time       // Nil means time.Now.
 
-	// Per invocation: the "no time" failure, one value for every contact (60,000 copies held 12 MB), and the stop.
+	// Per invocation: the "no time" failure, one value for every contact
+	// (60,000 copies held 12 MB), and the stop.
 	noTime error
 	stop   context.CancelCauseFunc
 }
@@ -82,8 +83,9 @@ type CheckRetry func(err error) Decision
 // BackoffFactory returns a fresh backoff schedule for one contact.
 type BackoffFactory func() backoff.BackOff
 
-// DefaultCheckRetry retries a throttle or a transient fault, after a lookup when the attempt may have been
-// applied; anything else (a refusal, a conflict, the setup, no time left) stops.
+// DefaultCheckRetry retries a throttle or a transient fault, after a lookup
+// when the attempt may have been applied; anything else (a refusal, a conflict,
+// the setup, no time left) stops.
 func DefaultCheckRetry(err error) Decision {
 	switch apierror.KindOf(err) {
 	case apierror.Throttled, apierror.Transient:
@@ -95,16 +97,19 @@ func DefaultCheckRetry(err error) Decision {
 	return Stop
 }
 
-// DefaultBackoff is 200 ms doubling to 5 s, each wait randomised by ±50% so that concurrent instances spread out.
+// DefaultBackoff is 200 ms doubling to 5 s, each wait randomised by ±50% so
+// that concurrent instances spread out.
 func DefaultBackoff() backoff.BackOff {
 	return &backoff.ExponentialBackOff{InitialInterval: 200 * time.Millisecond, RandomizationFactor: 0.5,
 		Multiplier: 2, MaxInterval: 5 * time.Second}
 }
 
-// Register registers contacts concurrently and returns their outcomes in order. With LookFirst it sends only the
-// names a lookup did not find. A name given twice is sent once and its copies judged against the name's holder,
-// except that a copy with another email than one DBbrain refused gets a round of its own, up to maxRounds.
-// Contacts left without time are "not attempted"; after a Setup failure, what was not sent carries that failure.
+// Register registers contacts concurrently and returns their outcomes in order.
+// With LookFirst it sends only the names a lookup did not find. A name given
+// twice is sent once and its copies judged against the name's holder, except
+// that a copy with another email than one DBbrain refused gets a round of its
+// own, up to maxRounds. Contacts left without time are "not attempted"; after a
+// Setup failure, what was not sent carries that failure.
 func (r *Registrar) Register(ctx context.Context, contacts []contact.Contact) []Outcome {
 	c := *r
 	r = &c
@@ -196,9 +201,10 @@ type lookupResult struct {
 	err   error
 }
 
-// lookAhead hands judge each chunk of the unique contacts, in order, with its lookup (none without LookFirst),
-// keeping up to Concurrency lookups running or answered ahead of the chunk judged, so that a long, mostly
-// registered batch does not wait for their answers one by one.
+// lookAhead hands judge each chunk of the unique contacts, in order, with its
+// lookup (none without LookFirst), keeping up to Concurrency lookups running or
+// answered ahead of the chunk judged, so that a long, mostly registered batch
+// does not wait for their answers one by one.
 func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, unique []int, judge func([]int, lookupResult)) {
 	if !r.LookFirst {
 		judge(unique, lookupResult{})
@@ -234,14 +240,17 @@ func (r *Registrar) lookAhead(ctx context.Context, contacts []contact.Contact, u
 	}
 }
 
-// register sends one contact until it succeeds, fails for good, or no time is left, as go-retryablehttp's
-// Client.Do does with CheckRetry's decisions. An invocation's only contact (alone) is tried while any time is left.
+// register sends one contact until it succeeds, fails for good, or no time is
+// left, as go-retryablehttp's Client.Do does with CheckRetry's decisions. An
+// invocation's only contact (alone) is tried while any time is left.
 func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool) (out Outcome) {
 	log := r.Logger.With("name", c.Name, "email", c.ContactInfo)
 	deadline, _ := ctx.Deadline()
 	schedule := r.Backoff()
-	// unsure: an attempt may have created the contact (a refusal may mean the name exists; a failure after sending
-	// may hide a success), so the name is looked up before sending again, and on the last pass before giving up.
+	// unsure: an attempt may have created the contact (a refusal may mean
+	// the name exists; a failure after sending may hide a success), so the
+	// name is looked up before sending again, and on the last pass before
+	// giving up.
 	unsure, last := false, false
 	for {
 		need := r.Adds.Typical()
@@ -260,7 +269,8 @@ func (r *Registrar) register(ctx context.Context, c contact.Contact, alone bool)
 				out.Err = err // the role or the endpoint: the batch stops
 				return out
 			case last && k.Retryable() && !apierror.KindOf(out.Err).Retryable():
-				// It may exist: the answer is the lookup's failure, which a retry settles.
+				// It may exist: the answer is the lookup's
+				// failure, which a retry settles.
 				out.Err = apierror.Wrap(apierror.Transient, apierror.CodeOf(err), out.Err,
 					"%s; whether an earlier attempt created the contact could not be checked (%s): retry the invocation",
 					apierror.From(out.Err).Message, apierror.From(err).Message)
@@ -328,8 +338,9 @@ func (r *Registrar) stopAt(err error) {
 	}
 }
 
-// lookup lists the contacts whose names contain any of names; an error means it is unknown which exist. A throttled
-// lookup is retried while time allows: sending unchecked would spend an add on every contact already registered.
+// lookup lists the contacts whose names contain any of names; an error means it
+// is unknown which exist. A throttled lookup is retried while time allows:
+// sending unchecked would spend an add on every contact already registered.
 func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Contact, error) {
 	deadline, _ := ctx.Deadline()
 	schedule := r.Backoff()
@@ -356,8 +367,9 @@ func (r *Registrar) lookup(ctx context.Context, names []string) ([]dbbrain.Conta
 	}
 }
 
-// match finds the contact named exactly c.Name (DBbrain matches substrings): c registered already, or a conflict.
-// An entry with c's email wins over others of the name, which the 2021-05-27 API, sharing the store, may have added.
+// match finds the contact named exactly c.Name (DBbrain matches substrings): c
+// registered already, or a conflict. An entry with c's email wins over others
+// of the name, which the 2021-05-27 API, sharing the store, may have added.
 func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
 	named := func(e dbbrain.Contact) bool { return e.Name == c.Name }
 	if i := slices.IndexFunc(known, func(e dbbrain.Contact) bool { return named(e) && sameEmail(e.Mail, c.ContactInfo) }); i >= 0 {
@@ -369,7 +381,8 @@ func match(known []dbbrain.Contact, c contact.Contact) (Outcome, bool) {
 	return Outcome{}, false
 }
 
-// sameEmail compares addresses up to surrounding spaces and ASCII case: Unicode folds a Kelvin sign (U+212A) into k.
+// sameEmail compares addresses up to surrounding spaces and ASCII case: Unicode
+// folds a Kelvin sign (U+212A) into k.
 func sameEmail(stored, given string) bool {
 	asciiOnly := unicode.SpecialCase{{Lo: utf8.RuneSelf, Hi: unicode.MaxRune}} // beyond ASCII, a rune is its own lower case
 	return strings.ToLowerSpecial(asciiOnly, strings.TrimSpace(stored)) == strings.ToLowerSpecial(asciiOnly, given)
@@ -394,7 +407,8 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// WorkDeadline is the invocation's deadline (else SCF's longest timeout) less the margin kept for answering.
+// WorkDeadline is the invocation's deadline (else SCF's longest timeout) less
+// the margin kept for answering.
 func WorkDeadline(ctx context.Context, now time.Time, margin time.Duration) time.Time {
 	d, ok := ctx.Deadline()
 	if !ok {
