@@ -59,9 +59,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.Log == nil {
-		d.Log = io.Discard
-	}
+	d.Log = cmp.Or(d.Log, io.Writer(io.Discard))
 	if d.NewRequestID == nil {
 		d.NewRequestID = uuid.NewString
 	}
@@ -97,17 +95,12 @@ func (h *Handler) Close() {
 	}
 }
 
-// MemoryShare is the part of the instance's memory the Go runtime aims to
-// stay within. Between collections the heap may grow to twice what is live,
-// which for a 6 MB delivery of 60,000 contacts took a 128 MB instance to
-// 74 MB; the function mostly waits on DBbrain's pace, so collecting sooner
-// costs nothing it would notice.
-const MemoryShare = 40 // percent
+// MemoryShare is the percentage of the instance's memory the Go runtime aims
+// to stay within, rather than let the heap grow to twice what is live.
+const MemoryShare = 40
 
-// MaxFailures bounds the contacts of a delivery whose failures are kept one
-// by one: past it, a message's failed contacts are one failure, its first,
-// with their count. A delivery of 3,000 messages of 1,000 invalid contacts
-// each took 2.5 GB, on an instance that has 128 MB.
+// MaxFailures bounds the failures of a delivery kept one by one: past it, a
+// message's failed contacts are one failure, its first, with their count.
 const MaxFailures = 10_000
 
 // invocation is what one Invoke learned, for the answer and the log line.
@@ -115,6 +108,7 @@ type invocation struct {
 	requestID string
 	source    Source
 	start     time.Time
+	timeLimit time.Duration     // the function's timeout, if known
 	err       error             // the whole request's failure, or the single contact's
 	batch     bool              // the answer takes the batch form
 	items     []item            // the contacts, in order
@@ -131,7 +125,13 @@ type item struct {
 
 // Invoke handles one event.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err error) {
-	inv := &invocation{requestID: h.requestID(ctx), source: Direct, start: h.deps.Now()}
+	fc, _ := functioncontext.FromContext(ctx)
+	fc = cmp.Or(fc, &functioncontext.FunctionContext{}) // none outside SCF
+	inv := &invocation{requestID: fc.RequestID, source: Direct, start: h.deps.Now(),
+		timeLimit: time.Duration(fc.TimeLimitInMs) * time.Millisecond}
+	if inv.requestID == "" {
+		inv.requestID = h.deps.NewRequestID()
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			h.log.Error("panic", "request_id", inv.requestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -141,7 +141,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 		}
 		h.logInvocation(ctx, inv)
 	}()
-	if fc, ok := functioncontext.FromContext(ctx); ok && fc.MemoryLimitInMb > 0 && h.deps.Getenv("GOMEMLIMIT") == "" {
+	if fc.MemoryLimitInMb > 0 && h.deps.Getenv("GOMEMLIMIT") == "" {
 		h.memoryLimit.Do(func() { h.deps.SetMemoryLimit(int64(fc.MemoryLimitInMb) << 20 * MemoryShare / 100) })
 	}
 	h.serve(ctx, inv, payload)
@@ -167,100 +167,67 @@ func (h *Handler) serve(ctx context.Context, inv *invocation, payload []byte) {
 			name, _, _ := r.params.String("Name")
 			req.Items = []contact.Item{{Name: apierror.ClipRunes(name, dbbrain.MaxNameLen), Err: err}}
 		}
-		if failures > MaxFailures {
-			req.Items = oneFailure(req.Items)
-		}
-		for _, it := range req.Items {
-			if it.Err != nil {
-				failures++
-			}
-		}
-		inv.add(i, req.Items)
+		failures += inv.add(i, req.Items, failures > MaxFailures)
 	}
 	if !inv.batch {
 		req, err := h.decoder.Decode(d.params, h.cfg.Region)
-		if err != nil {
-			inv.err = err
+		if inv.err = err; err != nil {
 			return
 		}
 		inv.batch = req.Batch
-		inv.add(-1, req.Items)
+		inv.add(-1, req.Items, false)
 	}
-	h.register(ctx, inv)
+	inv.err = h.register(ctx, inv)
+	if !inv.batch {
+		inv.err = cmp.Or(inv.err, inv.items[0].out.Err)
+	}
 }
 
-// oneFailure keeps a message's valid contacts and its first failure, which
-// then counts the others: the record's verdict is the same.
-func oneFailure(items []contact.Item) []contact.Item {
-	var out []contact.Item
-	at, failed := -1, 0 // the first failure's place in out
-	for _, it := range items {
-		if it.Err == nil {
-			out = append(out, it)
-		} else if failed++; failed == 1 {
-			at = len(out)
-			out = append(out, it)
-		}
-	}
-	if failed > 1 {
-		e := *apierror.From(out[at].Err)
-		e.Message = fmt.Sprintf("%s (and %d more contacts of this message failed)", e.Message, failed-1)
-		out[at].Err = &e
-	}
-	return out
-}
-
-func (inv *invocation) add(record int, items []contact.Item) {
+// add appends a message's items, and its valid contacts to those to register.
+// Past MaxFailures (collapse) it keeps only the first failure, which then
+// counts the others: the record's verdict is the same.
+func (inv *invocation) add(record int, items []contact.Item, collapse bool) (failed int) {
+	at := 0 // the first failure's place in inv.items
 	for _, it := range items {
 		if it.Err == nil {
 			inv.contacts = append(inv.contacts, it.Contact)
+		} else if failed++; failed == 1 {
+			at = len(inv.items)
+		} else if collapse {
+			continue
 		}
 		inv.items = append(inv.items, item{record: record, name: it.Name, out: registrar.Outcome{Err: it.Err}})
 	}
+	if collapse && failed > 1 {
+		e := *apierror.From(inv.items[at].out.Err)
+		e.Message = fmt.Sprintf("%s (and %d more contacts of this message failed)", e.Message, failed-1)
+		inv.items[at].out.Err = &e
+	}
+	return failed
 }
 
-// register registers every item not failed yet in one call of the registrar.
-func (h *Handler) register(ctx context.Context, inv *invocation) {
-	if len(inv.contacts) > 0 {
-		reg, err := h.registrar(ctx, inv)
-		if err != nil {
-			inv.err = err
-			return
-		}
-		outcomes := reg.Register(ctx, inv.contacts)
-		for i := range inv.items {
-			if inv.items[i].out.Err == nil { // the valid ones, in the order of inv.contacts
-				inv.items[i].out, outcomes = outcomes[0], outcomes[1:]
-			}
-		}
+// register registers the valid contacts in one call of the registrar, with
+// the credentials found afresh. A delivery or a batch looks its names up
+// first; a single contact is sent at once, so that it costs one request.
+func (h *Handler) register(ctx context.Context, inv *invocation) error {
+	if len(inv.contacts) == 0 {
+		return nil
 	}
-	if !inv.batch {
-		inv.err = inv.items[0].out.Err
-	}
-}
-
-// registrar builds the invocation's registrar, with the credentials found
-// afresh. A delivery or a batch looks its names up first; a single contact
-// is sent at once, so that it costs one request.
-func (h *Handler) registrar(ctx context.Context, inv *invocation) (*registrar.Registrar, error) {
-	if fc, ok := functioncontext.FromContext(ctx); ok && fc.TimeLimitInMs > 0 {
-		// A margin that leaves no time would leave every contact "not attempted".
-		if limit := time.Duration(fc.TimeLimitInMs) * time.Millisecond; h.cfg.Margin >= limit {
-			return nil, apierror.E(apierror.Setup, apierror.InvalidConfiguration, "%s is %s, which leaves nothing of the function's %s timeout; keep it well below the timeout",
-				config.EnvMargin, h.cfg.Margin, limit)
-		}
+	if inv.timeLimit > 0 && h.cfg.Margin >= inv.timeLimit { // else every contact would be "not attempted"
+		return apierror.E(apierror.Setup, apierror.InvalidConfiguration, "%s is %s, which leaves nothing of the function's %s timeout; keep it well below the timeout",
+			config.EnvMargin, h.cfg.Margin, inv.timeLimit)
 	}
 	// The margin is kept, so that "no credentials" is answered if a provider hangs.
 	credCtx, cancel := context.WithDeadline(ctx, registrar.WorkDeadline(ctx, h.deps.Now(), h.cfg.Margin))
 	cred, source, err := config.Credentials{Getenv: h.deps.Getenv, Fallback: h.deps.Fallback}.Resolve(credCtx)
 	cancel()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	log := h.log.With("request_id", inv.requestID)
 	log.Debug("credential", "source", source, "secret_id", cred.GetSecretId(), "temporary", cred.GetToken() != "",
 		"endpoint", h.cfg.Endpoint.URL(), "region", h.cfg.Region)
-	return &registrar.Registrar{
+	outcomes := (&registrar.Registrar{
 		API:         dbbrain.NewClient(h.cfg.Region, h.cfg.Endpoint, h.deps.Transport),
 		Credential:  cred,
 		Adds:        h.adds,
@@ -272,12 +239,11 @@ func (h *Handler) registrar(ctx context.Context, inv *invocation) (*registrar.Re
 		Backoff:     h.deps.Backoff,
 		Logger:      log,
 		Now:         h.deps.Now,
-	}, nil
-}
-
-func (h *Handler) requestID(ctx context.Context) string {
-	if fc, ok := functioncontext.FromContext(ctx); ok && fc.RequestID != "" {
-		return fc.RequestID
+	}).Register(ctx, inv.contacts)
+	for i := range inv.items {
+		if inv.items[i].out.Err == nil { // the valid ones, in the order of inv.contacts
+			inv.items[i].out, outcomes = outcomes[0], outcomes[1:]
+		}
 	}
-	return h.deps.NewRequestID()
+	return nil
 }
