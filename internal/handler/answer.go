@@ -103,15 +103,14 @@ func (h *Handler) answer(inv *invocation) ([]byte, error) {
 		return encode(event.IntegrationResponse{StatusCode: status, Headers: h, Body: string(body)}), nil
 	}
 	_, v, code := inv.verdicts()
-	if v < transient {
-		body, _ := inv.envelope(false)
-		return body, nil
-	}
-	text, _ := inv.envelope(true)
-	if v == setup {
+	switch text, _ := inv.envelope(v >= transient); {
+	case v < transient:
+		return text, nil
+	case v == setup:
 		return nil, &SetupError{functionError{code, string(text)}}
+	default:
+		return nil, &RetryableError{functionError{code, string(text)}}
 	}
-	return nil, &RetryableError{functionError{code, string(text)}}
 }
 
 // envelope renders {"Response":...} and its HTTP status. For a function
@@ -152,19 +151,18 @@ func (inv *invocation) envelope(fnErr bool) ([]byte, int) {
 		default:
 			r.ID = &it.out.ID
 		}
-		if omitted > 0 { // the rest is counted, not encoded
+		if size <= budget { // past it, the rest is counted, not encoded
+			enc := encode(r)
+			if inv.source.http() && !fnErr { // quoted once more inside the integration response
+				enc = encode(string(enc))
+			}
+			size += len(enc) + 1
+		}
+		if size > budget {
 			omitted++
-			continue
+		} else {
+			results = append(results, r)
 		}
-		enc := encode(r)
-		if inv.source.http() && !fnErr { // quoted once more inside the integration response
-			enc = encode(string(enc))
-		}
-		if size += len(enc) + 1; size > budget {
-			omitted++
-			continue
-		}
-		results = append(results, r)
 	}
 	status := http.StatusOK
 	if failed > 0 {
@@ -182,8 +180,7 @@ func (inv *invocation) envelope(fnErr bool) ([]byte, int) {
 // httpStatus maps an error to its HTTP status: the kind decides the class,
 // the code's family the detail.
 func httpStatus(e *apierror.Error) int {
-	fam := apierror.Family(e.Code)
-	switch k := e.Kind; {
+	switch k, fam := e.Kind, apierror.Family(e.Code); {
 	case k == apierror.Conflict:
 		return http.StatusConflict
 	case k == apierror.NotAttempted, k == apierror.Transient && e.Code == apierror.DeadlineExceeded:
@@ -194,22 +191,16 @@ func httpStatus(e *apierror.Error) int {
 		return http.StatusInternalServerError
 	case k == apierror.Transient, k == apierror.Setup && fam == "ClientError":
 		return http.StatusBadGateway
-	case k == apierror.Setup && fam == apierror.AuthFailure:
-		return http.StatusUnauthorized
-	case k == apierror.Setup && fam == "UnauthorizedOperation":
-		return http.StatusForbidden
 	case k == apierror.Setup:
-		return http.StatusInternalServerError
+		bySetup := map[string]int{apierror.AuthFailure: http.StatusUnauthorized, "UnauthorizedOperation": http.StatusForbidden}
+		return cmp.Or(bySetup[fam], http.StatusInternalServerError)
 	case errors.Is(e, errMethodNotAllowed):
 		return http.StatusMethodNotAllowed
-	case fam == apierror.RequestSizeLimitExceeded:
-		return http.StatusRequestEntityTooLarge
-	case fam == "ResourceNotFound":
-		return http.StatusNotFound
-	case fam == apierror.FailedOperation:
-		return http.StatusConflict
+	default:
+		byFamily := map[string]int{apierror.RequestSizeLimitExceeded: http.StatusRequestEntityTooLarge,
+			"ResourceNotFound": http.StatusNotFound, apierror.FailedOperation: http.StatusConflict}
+		return cmp.Or(byFamily[fam], http.StatusBadRequest)
 	}
-	return http.StatusBadRequest
 }
 
 // response wraps v in the API 3.0 envelope, {"Response":...}.
@@ -235,36 +226,31 @@ const maxRecordLines = 100
 func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 	records, v, _ := inv.verdicts()
 	log := h.log.With("request_id", inv.requestID, "trigger", string(inv.source))
-	failed, notAttempted, attempts, lines, logged := 0, 0, 0, 0, -1
+	failed, notAttempted, attempts := 0, 0, 0
+	failures := make([]int, len(inv.records)) // by record
+	var lost []int                            // the first failure of each record lost
 	for i, it := range inv.items {
 		attempts += it.out.Attempts
-		e := apierror.From(it.out.Err)
-		if e == nil {
+		if it.out.Err == nil {
 			continue
 		}
 		failed++
-		if e.Kind == apierror.NotAttempted {
+		if apierror.KindOf(it.out.Err) == apierror.NotAttempted {
 			notAttempted++
 		}
-		// A record's items are contiguous: its line goes with its first failure.
-		if r := it.record; r >= 0 && r != logged && records[r] == permanent {
-			logged = r
-			n := 0
-			for _, next := range inv.items[i:] {
-				if next.record != r {
-					break
-				} else if next.out.Err != nil {
-					n++
-				}
-			}
-			if lines++; lines <= maxRecordLines {
-				log.Warn("record not registered: it can never be as sent", "record", inv.records[r], "name", it.name, "code", e.Code, "message", e.Message,
-					"failed_contacts", n)
+		if r := it.record; r >= 0 && records[r] == permanent {
+			if failures[r]++; failures[r] == 1 {
+				lost = append(lost, i)
 			}
 		}
 	}
-	if lines > maxRecordLines {
-		log.Warn("more records not registered", "count", lines-maxRecordLines)
+	for _, i := range lost[:min(len(lost), maxRecordLines)] {
+		it, e := inv.items[i], apierror.From(inv.items[i].out.Err)
+		log.Warn("record not registered: it can never be as sent", "record", inv.records[it.record], "name", it.name, "code", e.Code, "message", e.Message,
+			"failed_contacts", failures[it.record])
+	}
+	if len(lost) > maxRecordLines {
+		log.Warn("more records not registered", "count", len(lost)-maxRecordLines)
 	}
 	if notAttempted > 0 {
 		log.Warn("contacts not attempted: too little of the invocation's time was left; a retry registers them", "count", notAttempted)
