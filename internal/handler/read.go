@@ -73,17 +73,14 @@ func read(payload []byte) (delivery, error) {
 	if len(payload) > maxParse {
 		return delivery{source: Direct}, tooLarge("the event", len(payload), event.MaxEvent)
 	}
-	if t := bytes.TrimSpace(payload); len(t) > 0 && t[0] == '[' { // a bare list of CloudEvents
+	if t := jsontext.Value(bytes.TrimSpace(payload)); t.Kind() == '[' { // a bare list of CloudEvents
 		var list []jsontext.Value
-		var first struct {
-			SpecVersion jsontext.Value `json:"specversion"`
-		}
-		firstEvent, _ := firstRecord(jsontext.Value(t))
+		first, _ := firstRecord(t)
+		ev, _ := pickMembers(first, "specversion")
 		switch err := contact.Walk(payload, "the event", 1); {
-		case err != nil && jsontext.Value(t).IsValid(lenient()): // too many events
+		case err != nil && t.IsValid(lenient()): // too many events
 			return delivery{source: Direct}, err
-		case err != nil || json.Unmarshal(firstEvent, &first, lenient()) != nil || first.SpecVersion == nil ||
-			json.Unmarshal(payload, &list, lenient()) != nil:
+		case err != nil || ev["specversion"] == nil || json.Unmarshal(payload, &list, lenient()) != nil:
 			return delivery{source: Direct}, invalid("the event must be a JSON object, not a list")
 		}
 		return delivery{source: EventBridge, records: readRecords(EventBridge, list, false)}, nil
@@ -91,27 +88,10 @@ func read(payload []byte) (delivery, error) {
 	top, strictErr := contact.ParseJSON(payload, "the event")
 	bounded := true
 	if strictErr != nil {
-		var p struct { // only the members that tell the trigger: a flood of keys costs nothing
-			HTTPMethod      jsontext.Value `json:"httpMethod"`
-			Headers         jsontext.Value `json:"headers"`
-			RequestContext  jsontext.Value `json:"requestContext"`
-			IsBase64Encoded jsontext.Value `json:"isBase64Encoded"`
-			Type            jsontext.Value `json:"Type"`
-			Records         jsontext.Value `json:"Records"`
-			EventList       jsontext.Value `json:"EventList"`
-			SpecVersion     jsontext.Value `json:"specversion"`
-			Clslogs         jsontext.Value `json:"clslogs"`
-		}
-		if json.Unmarshal(payload, &p, lenient()) != nil {
+		if !jsontext.Value(payload).IsValid(lenient()) {
 			return delivery{source: Direct}, strictErr
 		}
-		m := map[string]jsontext.Value{}
-		for name, v := range map[string]jsontext.Value{"httpMethod": p.HTTPMethod, "headers": p.Headers, "requestContext": p.RequestContext,
-			"isBase64Encoded": p.IsBase64Encoded, "Type": p.Type, "Records": p.Records, "EventList": p.EventList, "specversion": p.SpecVersion, "clslogs": p.Clslogs} {
-			if v != nil {
-				m[name] = v
-			}
-		}
+		m, _ := pickMembers(payload, "httpMethod", "headers", "requestContext", "isBase64Encoded", "Type", "Records", "EventList", "specversion", "clslogs")
 		// A delivery's records are bounded each on its own (readRecords).
 		top, bounded = contact.FromMap(m), contact.Walk(payload, "the event", 2) == nil
 	}
@@ -130,34 +110,40 @@ func read(payload []byte) (delivery, error) {
 	switch d.source {
 	case APIGateway:
 		var e event.APIGatewayEvent
-		if err := contact.Unmarshal(payload, &e, "the API Gateway event"); err != nil {
-			return d, err
+		if err = contact.Unmarshal(payload, &e, "the API Gateway event"); err == nil {
+			if k := e.QueryString.Kind(); k == 0 || k == 'n' { // queryString is authoritative; the older map a fallback
+				e.QueryString = e.QueryStringParameters
+			}
+			d.params, err = httpParams("the API Gateway event", e.HTTPMethod, e.Headers, e.QueryString, e.Body, e.IsBase64Encoded)
 		}
-		if k := e.QueryString.Kind(); k == 0 || k == 'n' { // queryString is authoritative; the older map a fallback
-			e.QueryString = e.QueryStringParameters
-		}
-		d.params, err = httpParams("the API Gateway event", e.HTTPMethod, e.Headers, e.QueryString, e.Body, e.IsBase64Encoded)
 	case FunctionURL:
 		var e event.FunctionURLEvent
-		if err := contact.Unmarshal(payload, &e, "the Function URL event"); err != nil {
-			return d, err
+		if err = contact.Unmarshal(payload, &e, "the Function URL event"); err == nil {
+			d.params, err = httpParams("the Function URL event", e.HTTPMethod, e.Headers, e.QueryString, e.Body, nil)
 		}
-		d.params, err = httpParams("the Function URL event", e.HTTPMethod, e.Headers, e.QueryString, e.Body, nil)
 	case Timer:
 		var e event.TimerEvent
-		if err := contact.Unmarshal(payload, &e, "the timer event"); err != nil {
-			return d, err
-		}
-		if strings.TrimSpace(e.Message) == "" {
-			return d, apierror.E(apierror.Invalid, apierror.MissingParameter,
+		if err = contact.Unmarshal(payload, &e, "the timer event"); err == nil && strings.TrimSpace(e.Message) == "" {
+			err = apierror.E(apierror.Invalid, apierror.MissingParameter,
 				"the timer %s has no argument: set the trigger's argument (Message) to the contact JSON", apierror.Quote(e.TriggerName))
+		} else if err == nil {
+			d.params, err = contact.ParseJSON([]byte(e.Message), "the timer's Message")
 		}
-		d.params, err = contact.ParseJSON([]byte(e.Message), "the timer's Message")
 	case Direct:
 		d.params, err = top, notServed
-	default:
-		var list []jsontext.Value
-		list, err = recordList(d.source, top, payload)
+	default: // Records, an EventBridge batch's EventList, or a single EventBridge event itself
+		name, list := "Records", []jsontext.Value{payload}
+		if d.source == EventBridge {
+			name = "EventList"
+		}
+		if raw, ok := top.Raw(name); ok { // detect saw Records
+			list = nil
+			if json.Unmarshal(raw, &list, lenient()) != nil {
+				return d, invalid("the event's %s must be a list of records, not %s", name, contact.JSONKind(raw))
+			} else if len(list) == 0 {
+				return d, invalid("the event's %s holds no records", name)
+			}
+		}
 		d.records = readRecords(d.source, list, strictErr == nil) // the strict reading checked every record
 	}
 	return d, err
@@ -170,7 +156,8 @@ func detect(top contact.Params) (Source, error) {
 	t, _ := top.Raw("Type")
 	raw, hasRecords := top.Raw("Records")
 	first, isList := firstRecord(raw)
-	k, isHTTP := firstKey(first), top.Has("httpMethod") && top.Has("headers")
+	rec, k := pickMembers(first, "Ckafka", "CMQ", "cos")
+	isHTTP := top.Has("httpMethod") && top.Has("headers")
 	var notServed string
 	switch {
 	case isHTTP && (top.Has("requestContext") || top.Has("isBase64Encoded")):
@@ -181,13 +168,13 @@ func detect(top contact.Params) (Source, error) {
 		return Direct, invalid("the event's Records must be a list of records, not %s", contact.JSONKind(raw))
 	case string(bytes.TrimSpace(t)) == `"Timer"`:
 		return Timer, nil
-	case k == "Ckafka":
+	case rec["Ckafka"] != nil:
 		return CKafka, nil
-	case k == "CMQ":
+	case rec["CMQ"] != nil:
 		return CMQ, nil
 	case top.Has("EventList") || top.Has("specversion"):
 		return EventBridge, nil
-	case k == "cos":
+	case rec["cos"] != nil:
 		notServed = "COS"
 	case top.Has("clslogs"):
 		notServed = "CLS"
@@ -214,41 +201,23 @@ func firstRecord(raw jsontext.Value) (first jsontext.Value, isList bool) {
 	return first, true
 }
 
-// firstKey names the first record's member that tells the trigger, if any.
-func firstKey(record jsontext.Value) string {
-	var first map[string]jsontext.Value
-	if record == nil || json.Unmarshal(record, &first, lenient()) != nil {
-		return ""
+// pickMembers reads an object's members named, and the name of its first,
+// skipping the rest: a flood of keys costs nothing.
+func pickMembers(object []byte, names ...string) (m map[string]jsontext.Value, first string) {
+	m = map[string]jsontext.Value{}
+	dec := jsontext.NewDecoder(bytes.NewBuffer(object), lenient())
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return m, ""
 	}
-	for _, k := range []string{"Ckafka", "CMQ", "cos"} {
-		if _, ok := first[k]; ok {
-			return k
+	for dec.PeekKind() == '"' {
+		tok, _ := dec.ReadToken()
+		name := tok.String()
+		first = cmp.Or(first, name)
+		if v, err := dec.ReadValue(); err == nil && slices.Contains(names, name) {
+			m[name] = slices.Clone(v) // the decoder may reuse its buffer
 		}
 	}
-	for k := range first {
-		return k
-	}
-	return ""
-}
-
-// recordList returns a delivery's records: Records, an EventBridge batch's
-// EventList, or a single EventBridge event itself.
-func recordList(src Source, top contact.Params, whole []byte) ([]jsontext.Value, error) {
-	name := "Records"
-	if src == EventBridge {
-		name = "EventList"
-	}
-	raw, ok := top.Raw(name)
-	if !ok && src == EventBridge {
-		return []jsontext.Value{whole}, nil
-	}
-	var list []jsontext.Value
-	if json.Unmarshal(raw, &list, lenient()) != nil {
-		return nil, invalid("the event's %s must be a list of records, not %s", name, contact.JSONKind(raw))
-	} else if len(list) == 0 {
-		return nil, invalid("the event's %s holds no records", name)
-	}
-	return list, nil
+	return m, first
 }
 
 // readRecords reads each record on its own, for its message and coordinates
@@ -256,31 +225,28 @@ func recordList(src Source, top contact.Params, whole []byte) ([]jsontext.Value,
 func readRecords(src Source, list []jsontext.Value, checked bool) []record {
 	out := make([]record, len(list))
 	for i, raw := range list {
-		r := &out[i]
-		at := fmt.Sprintf("record=%d", i)
-		var ck event.CKafkaRecord
-		var cmq event.CMQRecord
-		var ce event.CloudEvent
+		r, at := &out[i], fmt.Sprintf("record=%d", i)
 		var err error
-		var walkErr error
 		if !checked {
-			walkErr = contact.Walk(raw, "the record", 0)
+			if err = contact.Walk(raw, "the record", 0); err == nil && !utf8.Valid(raw) {
+				err = invalid("the record is not valid UTF-8")
+			}
 		}
 		switch {
-		case walkErr != nil:
-			err = walkErr
-		case !checked && !utf8.Valid(raw):
-			err = invalid("the record is not valid UTF-8")
+		case err != nil: // answered below
 		case src == CKafka:
+			var ck event.CKafkaRecord
 			err = readRecord(raw, &ck, "/Ckafka/msgBody")
 			m := ck.Ckafka
 			r.coords = coordinates(at, []string{"topic", "partition", "offset"}, m.Topic, m.Partition, m.Offset)
 			r.params, r.err = messageParams(m.MsgBody)
 		case src == CMQ:
+			var cmq event.CMQRecord
 			err = readRecord(raw, &cmq, "/CMQ/msgBody")
 			r.coords = coordinates(at, []string{"topic", "msgId"}, cmq.CMQ.TopicName, cmq.CMQ.MsgID)
 			r.params, r.err = messageParams(cmq.CMQ.MsgBody)
 		default:
+			var ce event.CloudEvent
 			err = readRecord(raw, &ce, "/data")
 			r.coords = coordinates(at, []string{"id"}, ce.ID)
 			r.params, r.err = cloudEventParams(r, ce)
@@ -301,11 +267,8 @@ func readRecord(raw jsontext.Value, v any, msg jsontext.Pointer) error {
 		return err
 	}
 	dec := jsontext.NewDecoder(bytes.NewBuffer(raw), lenient())
-	for n := 0; ; {
-		_, err := dec.ReadToken()
-		if err != nil {
-			break
-		}
+	for n := 0; dec.PeekKind() != 0; {
+		_, _ = dec.ReadToken() // valid: only a name repeats
 		if kind, i := dec.StackIndex(dec.StackDepth()); kind == '{' && i%2 == 1 && dec.StackPointer() == msg {
 			if n++; n > 1 { // a name, read where msg is
 				return invalid("the record has the member %s more than once (at %s)", apierror.Quote(msg.LastToken()), apierror.Quote(string(msg)))
@@ -439,7 +402,8 @@ func bodyParams(body string, isBase64 bool, contentType string) (contact.Params,
 		}
 		body = string(b)
 	}
-	media := "application/x-www-form-urlencoded"
+	const form = "application/x-www-form-urlencoded"
+	media := form
 	if strings.TrimSpace(contentType) != "" {
 		m, _, err := mime.ParseMediaType(contentType)
 		if err != nil {
@@ -447,14 +411,11 @@ func bodyParams(body string, isBase64 bool, contentType string) (contact.Params,
 		}
 		media = m
 	}
-	t := strings.TrimSpace(body)
-	if strings.HasPrefix(t, "{") && media == "application/x-www-form-urlencoded" {
-		media = "application/json"
-	}
 	switch {
-	case media == "application/json" || strings.HasSuffix(media, "+json") || media == "text/json":
+	case media == "application/json" || strings.HasSuffix(media, "+json") || media == "text/json" ||
+		media == form && strings.HasPrefix(strings.TrimSpace(body), "{"):
 		return contact.ParseJSON([]byte(body), "the body")
-	case media == "application/x-www-form-urlencoded":
+	case media == form:
 		v, err := url.ParseQuery(body)
 		if err != nil {
 			return contact.Params{}, apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "the form body cannot be parsed: %v", err)
