@@ -246,8 +246,8 @@ func (h *Handler) logInvocation(ctx context.Context, inv *invocation) {
 	}
 	for _, i := range lost[:min(len(lost), maxRecordLines)] {
 		it, e := inv.items[i], apierror.From(inv.items[i].out.Err)
-		log.Warn("record not registered: it can never be as sent", "record", inv.records[it.record], "name", it.name, "code", e.Code, "message", e.Message,
-			"failed_contacts", failures[it.record])
+		log.Warn("record not registered: it can never be as sent", "record", inv.records[it.record], "name", it.name,
+			"code", e.Code, "message", e.Message, "failed_contacts", failures[it.record])
 	}
 	if len(lost) > maxRecordLines {
 		log.Warn("more records not registered", "count", len(lost)-maxRecordLines)

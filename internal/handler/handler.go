@@ -27,19 +27,17 @@ import (
 	"github.com/scf-dbbrain/addusercontact/internal/registrar"
 )
 
-// Deps are the handler's dependencies; main wires the real ones, and nil
-// ones get the defaults New names.
+// Deps are the handler's dependencies; nil ones get the defaults noted.
 type Deps struct {
-	Getenv       func(string) string      // The configuration, once in New, and the role's credentials, every invocation.
-	Log          io.Writer                // One JSON line per invocation, and WARN lines for what needs attention.
-	Transport    http.RoundTripper        // Every DBbrain call; nil means one sized for the configured concurrency.
-	Fallback     common.Provider          // Credentials after the role's variables; nil means config.DefaultFallback.
-	Now          func() time.Time         // The clock; nil means time.Now.
-	NewRequestID func() string            // Names invocations without a RequestId; nil means uuid.NewString.
-	Backoff      registrar.BackoffFactory // Overrides the registrar's (tests use it).
-	CheckRetry   registrar.CheckRetry     // Overrides the registrar's (tests use it).
-	// SetMemoryLimit applies the instance's soft memory limit; nil means debug.SetMemoryLimit.
-	SetMemoryLimit func(int64) int64
+	Getenv         func(string) string      // The configuration, once in New, and the role's credentials, every invocation.
+	Log            io.Writer                // One JSON line per invocation, and WARN lines for what needs attention; nil discards them.
+	Transport      http.RoundTripper        // Every DBbrain call; nil means one sized for the configured concurrency.
+	Fallback       common.Provider          // Credentials after the role's variables; nil means config.DefaultFallback.
+	Now            func() time.Time         // The clock; nil means time.Now.
+	NewRequestID   func() string            // Names invocations without a RequestId; nil means uuid.NewString.
+	Backoff        registrar.BackoffFactory // Overrides the registrar's (tests use it).
+	CheckRetry     registrar.CheckRetry     // Overrides the registrar's (tests use it).
+	SetMemoryLimit func(int64) int64        // Applies the soft memory limit; nil means debug.SetMemoryLimit.
 }
 
 // Handler serves invocations; one per process, safe for concurrent use.

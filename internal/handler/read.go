@@ -65,10 +65,9 @@ func lenient() json.Options {
 }
 
 // read tells the trigger from the event's shape (the README's "Inputs") and
-// reads what it asks for. An unusable event is an *apierror.Error, with the
-// source set whenever the shape is known, so that the answer takes its form;
-// a delivery's records are read each on its own, so that one bad byte in one
-// message cannot drop the others.
+// reads what it asks for, with the source set whenever the shape is known so
+// that even a refusal takes its form. A delivery's records are read each on
+// its own: one bad byte in one message does not drop the others.
 func read(payload []byte) (delivery, error) {
 	if len(payload) > maxParse {
 		return delivery{source: Direct}, tooLarge("the event", len(payload), event.MaxEvent)
@@ -91,7 +90,8 @@ func read(payload []byte) (delivery, error) {
 		if !jsontext.Value(payload).IsValid(lenient()) {
 			return delivery{source: Direct}, strictErr
 		}
-		m, _ := pickMembers(payload, "httpMethod", "headers", "requestContext", "isBase64Encoded", "Type", "Records", "EventList", "specversion", "clslogs")
+		m, _ := pickMembers(payload, "httpMethod", "headers", "requestContext", "isBase64Encoded", "Type", "Records", "EventList",
+			"specversion", "clslogs")
 		// A delivery's records are bounded each on its own (readRecords).
 		top, bounded = contact.FromMap(m), contact.Walk(payload, "the event", 2) == nil
 	}
@@ -190,14 +190,13 @@ func detect(top contact.Params) (Source, error) {
 // firstRecord reads a list's first member alone, so that millions of
 // records cost nothing before their number is refused.
 func firstRecord(raw jsontext.Value) (first jsontext.Value, isList bool) {
-	if raw.Kind() != '[' {
+	dec := jsontext.NewDecoder(bytes.NewBuffer(raw), lenient())
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '[' {
 		return nil, false
 	}
-	dec := jsontext.NewDecoder(bytes.NewBuffer(raw), lenient())
-	if _, err := dec.ReadToken(); err != nil || dec.PeekKind() == ']' {
-		return nil, true
+	if dec.PeekKind() != ']' {
+		first, _ = dec.ReadValue()
 	}
-	first, _ = dec.ReadValue()
 	return first, true
 }
 
@@ -317,8 +316,7 @@ func messageParams(body jsontext.Value) (contact.Params, error) {
 }
 
 // cloudEventParams finds the contact in an EventBridge event's data: a
-// connector's msgBody, a JSON string, or the data itself, unless that is
-// another service's event.
+// connector's msgBody, a JSON string, or the data, if not another service's.
 func cloudEventParams(r *record, e event.CloudEvent) (contact.Params, error) {
 	var connector struct {
 		MsgID   jsontext.Value `json:"msgId"`
@@ -383,12 +381,12 @@ func httpParams(what, method string, headers, query jsontext.Value, body string,
 // when flagged (the URL-safe and unpadded alphabets too). A body starting
 // with "{" is JSON even under the form type `curl -d` sends: no form starts so.
 func bodyParams(body string, isBase64 bool, contentType string) (contact.Params, error) {
-	switch n := base64.StdEncoding.DecodedLen(len(body)); {
-	case !isBase64 && len(body) > MaxHTTPBody:
-		return contact.Params{}, tooLarge("the body", len(body), MaxHTTPBody)
-	case isBase64 && n > MaxHTTPBody+2:
-		return contact.Params{}, tooLarge("the base64-decoded body", n, MaxHTTPBody)
-	case isBase64:
+	what := "the body"
+	if isBase64 {
+		what = "the base64-decoded body"
+		if n := base64.StdEncoding.DecodedLen(len(body)); n > MaxHTTPBody+2 {
+			return contact.Params{}, tooLarge(what, n, MaxHTTPBody)
+		}
 		s := strings.TrimSpace(body)
 		b, err := base64.StdEncoding.DecodeString(s)
 		if err != nil {
@@ -397,10 +395,10 @@ func bodyParams(body string, isBase64 bool, contentType string) (contact.Params,
 				return contact.Params{}, apierror.Wrap(apierror.Invalid, apierror.InvalidParameter, err, "the body is marked isBase64Encoded but is not valid base64")
 			}
 		}
-		if len(b) > MaxHTTPBody {
-			return contact.Params{}, tooLarge("the base64-decoded body", len(b), MaxHTTPBody)
-		}
 		body = string(b)
+	}
+	if len(body) > MaxHTTPBody {
+		return contact.Params{}, tooLarge(what, len(body), MaxHTTPBody)
 	}
 	const form = "application/x-www-form-urlencoded"
 	media := form
