@@ -57,7 +57,9 @@ func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	d.Log = cmp.Or(d.Log, io.Writer(io.Discard))
+	if d.Log == nil { // not cmp.Or: a Writer of an incomparable type would panic
+		d.Log = io.Discard
+	}
 	if d.NewRequestID == nil {
 		d.NewRequestID = uuid.NewString
 	}
@@ -175,9 +177,8 @@ func (h *Handler) serve(ctx context.Context, inv *invocation, payload []byte) {
 		inv.batch = req.Batch
 		inv.add(-1, req.Items, false)
 	}
-	inv.err = h.register(ctx, inv)
-	if !inv.batch {
-		inv.err = cmp.Or(inv.err, inv.items[0].out.Err)
+	if inv.err = h.register(ctx, inv); inv.err == nil && !inv.batch {
+		inv.err = inv.items[0].out.Err
 	}
 }
 

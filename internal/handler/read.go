@@ -266,8 +266,10 @@ func readRecord(raw jsontext.Value, v any, msg jsontext.Pointer) error {
 		return err
 	}
 	dec := jsontext.NewDecoder(bytes.NewBuffer(raw), lenient())
-	for n := 0; dec.PeekKind() != 0; {
-		_, _ = dec.ReadToken() // valid: only a name repeats
+	for n := 0; ; {
+		if _, err := dec.ReadToken(); err != nil {
+			break
+		}
 		if kind, i := dec.StackIndex(dec.StackDepth()); kind == '{' && i%2 == 1 && dec.StackPointer() == msg {
 			if n++; n > 1 { // a name, read where msg is
 				return invalid("the record has the member %s more than once (at %s)", apierror.Quote(msg.LastToken()), apierror.Quote(string(msg)))
