@@ -56,7 +56,7 @@ func ParseJSON(data []byte, what string) (Params, error) {
 			return Params{}, invalid("%s has the member %s more than once", what, apierror.Quote(name))
 		}
 		p.names = append(p.names, name)
-		p.values[name] = v
+		p.values[name] = v[:len(v):len(v)] // an append cannot reach the next member
 	}
 	return p, nil // Check saw that nothing follows
 }
