@@ -137,23 +137,24 @@ func rows() []row {
 		row{"Redelivery: duration", "≤ 1.5 s", "Redelivery:redeliver-s", show("%.3f s"), le(1.5)},
 		row{"Half-registered 100-contact batch: lookups + adds", "lookups ≤ 3, adds = the 50 missing", "HalfRegistered:half-lookups HalfRegistered:half-adds HalfRegistered:half-items",
 			show("%.0f lookups + %.0f adds (%.0f contacts)"), func(v []float64) bool { return v[0] <= 3 && v[1] == v[2]/2 }},
-		row{"Key flood, direct event (a contact, then unknown keys): peak RSS of the function process", "≤ 64 MB",
-			"KeyFlood/Direct:flood-peak-rss-MiB KeyFlood/Direct:flood-keys KeyFlood/Direct:flood-event-bytes",
-			show("%.1f MiB (%.0f keys in %.0f bytes)"), le(64)},
-		row{"Key flood, Function URL event (a contact, query string of unknown keys): peak RSS of the function process", "≤ 64 MB",
-			"KeyFlood/FunctionURL:flood-peak-rss-MiB KeyFlood/FunctionURL:flood-keys KeyFlood/FunctionURL:flood-event-bytes",
-			show("%.1f MiB (%.0f keys in %.0f bytes)"), le(64)},
-		row{"Record flood, CKafka delivery of valid contacts (10-s invocation, most not attempted): peak RSS of the function process", "≤ 64 MB",
-			"KeyFlood/RecordContacts:flood-peak-rss-MiB KeyFlood/RecordContacts:flood-keys KeyFlood/RecordContacts:flood-event-bytes",
-			show("%.1f MiB (%.0f contacts in %.0f bytes)"), le(64)},
-		row{"Record flood, CKafka delivery of invalid contacts: peak RSS of the function process", "≤ 64 MB",
-			"KeyFlood/RecordInvalid:flood-peak-rss-MiB KeyFlood/RecordInvalid:flood-keys KeyFlood/RecordInvalid:flood-event-bytes",
-			show("%.1f MiB (%.0f contacts in %.0f bytes)"), le(64)},
 	)
+	rs = append(rs, floodRow("Direct", "Key flood, direct event (a contact, then unknown keys)", "keys"),
+		floodRow("FunctionURL", "Key flood, Function URL event (a contact, query string of unknown keys)", "keys"),
+		floodRow("RecordContacts", "Record flood, CKafka delivery of valid contacts (10-s invocation, most not attempted)", "contacts"),
+		floodRow("RecordInvalid", "Record flood, CKafka delivery of invalid contacts", "contacts"))
 	rs = append(rs, topicRows("Topic", "topic-", "Topic (4 partitions × 250 contacts through the CKafka trigger, an instance each)", "Topic")...)
 	rs = append(rs, topicRows("TopicKill", "kill-", "Topic with partition 0's instance killed (kill -9) 2 s into its second batch", "Topic with the kill")...)
 	return append(rs, row{"Topic with the kill: partition 0's committed offset when its instance was killed; the first offset delivered next", "",
 		"TopicKill:kill-committed-offset TopicKill:kill-redelivered-from", show("%.0f; delivered again from %.0f"), nil})
+}
+
+// floodRow is the peak memory of BenchmarkKeyFlood's event name, of about
+// 6 MB, made of what (keys or contacts).
+func floodRow(name, title, what string) row {
+	k := "KeyFlood/" + name + ":"
+	return row{title + ": peak RSS of the function process", "≤ 64 MB",
+		k + "flood-peak-rss-MiB " + k + "flood-keys " + k + "flood-event-bytes",
+		show("%.1f MiB (%.0f " + what + " in %.0f bytes)"), le(64)}
 }
 
 // topicRows are the figures of a BenchmarkTopic scenario: bench names it,
