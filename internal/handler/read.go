@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -366,10 +367,14 @@ func httpParams(what, method string, headers, query jsontext.Value, body string,
 	if err != nil || m == http.MethodGet {
 		return params, err
 	}
-	var ct []string
-	for k, v := range hdr {
+	var ct []string // from every case of the name, in one order: two that differ are refused
+	for _, k := range slices.Sorted(maps.Keys(hdr)) {
 		if strings.EqualFold(k, "content-type") {
-			ct = v
+			for _, v := range hdr[k] {
+				if !slices.Contains(ct, v) {
+					ct = append(ct, v)
+				}
+			}
 		}
 	}
 	fromBody, err := bodyParams(body, b64, strings.Join(ct, ", "))

@@ -387,3 +387,20 @@ func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// Content-Type headers that differ only in case are read in one order,
+// whatever order the event's map gives: conflicting ones are refused every
+// time, and the same type given twice is that type.
+func TestContentTypeInAnyCaseReadAlike(t *testing.T) {
+	t.Parallel()
+	conflict := httpEvent("POST", `{"Name":"a"}`, map[string]any{"Content-Type": "application/json", "content-type": "text/plain"}, nil, nil)
+	same := httpEvent("POST", `Name=a`, map[string]any{"Content-Type": "application/x-www-form-urlencoded", "CONTENT-TYPE": "application/x-www-form-urlencoded"}, nil, nil)
+	for range 30 {
+		if _, err := read(conflict); apierror.CodeOf(err) != apierror.InvalidParameter || !strings.Contains(err.Error(), "Content-Type") {
+			t.Fatalf("conflicting Content-Type headers: %v", err)
+		}
+		if d, err := read(same); err != nil || str(t, d.params, "Name") != "a" {
+			t.Fatalf("the same Content-Type twice: %v", err)
+		}
+	}
+}
