@@ -209,12 +209,14 @@ func pickMembers(object []byte, names ...string) (m map[string]jsontext.Value, f
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return m, ""
 	}
-	for dec.PeekKind() == '"' {
+	for i := 0; dec.PeekKind() == '"'; i++ {
 		tok, _ := dec.ReadToken()
 		name := tok.String()
-		first = cmp.Or(first, name)
+		if i == 0 {
+			first = name
+		}
 		if v, err := dec.ReadValue(); err == nil && slices.Contains(names, name) {
-			m[name] = slices.Clone(v) // the decoder may reuse its buffer
+			m[name] = v[:len(v):len(v)] // read in place from the Buffer: a slice of object
 		}
 	}
 	return m, first

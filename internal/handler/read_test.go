@@ -404,3 +404,21 @@ func TestContentTypeInAnyCaseReadAlike(t *testing.T) {
 		}
 	}
 }
+
+// A delivery from a trigger this function does not serve is named by its
+// first record's first member, in the order sent, so the answer is the same
+// every time.
+func TestUnknownTriggerNamedByFirstMember(t *testing.T) {
+	t.Parallel()
+	for event, want := range map[string]string{
+		`{"Records":[{"zeta":1,"alpha":2,"mid":3}]}`: `(its Records hold "zeta")`,
+		`{"Records":[{"":1,"b":2}]}`:                 `(its Records hold "")`,
+	} {
+		for range 20 {
+			_, err := read([]byte(event))
+			if apierror.CodeOf(err) != apierror.UnsupportedOperation || !strings.Contains(err.Error(), want) {
+				t.Fatalf("%s: %v, want %s", event, err, want)
+			}
+		}
+	}
+}
