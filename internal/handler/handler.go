@@ -141,8 +141,12 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) (out []byte, err e
 		}
 		h.logInvocation(ctx, inv)
 	}()
-	if fc.MemoryLimitInMb > 0 && h.deps.Getenv("GOMEMLIMIT") == "" {
-		h.memoryLimit.Do(func() { h.deps.SetMemoryLimit(int64(fc.MemoryLimitInMb) << 20 * MemoryShare / 100) })
+	if fc.MemoryLimitInMb > 0 {
+		h.memoryLimit.Do(func() {
+			if h.deps.Getenv("GOMEMLIMIT") == "" { // the runtime has read it
+				h.deps.SetMemoryLimit(int64(fc.MemoryLimitInMb) << 20 * MemoryShare / 100)
+			}
+		})
 	}
 	h.serve(ctx, inv, payload)
 	return h.answer(inv)
