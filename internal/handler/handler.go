@@ -57,9 +57,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	if d.Log == nil { // not cmp.Or: a Writer of an incomparable type would panic
-		d.Log = io.Discard
-	}
+	d.Log = cmp.Or(d.Log, io.Writer(io.Discard))
 	if d.NewRequestID == nil {
 		d.NewRequestID = uuid.NewString
 	}
